@@ -1,0 +1,54 @@
+"""Content-addressed artifact store: build once per (data, config, code version), reuse everywhere.
+
+An artifact is a directory named by the sha256 of its key (a JSON-able dict).
+Builders write into a temporary sibling directory that is renamed into place,
+so concurrent builders never see or leave a half-written artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from harness import __version__
+
+
+def key_digest(key: dict) -> str:
+    """Stable sha256 of a JSON-able key (sorted keys; the code version is always part of it)."""
+    payload = json.dumps({"code_version": __version__, **key}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class ArtifactStore:
+    """A directory of content-addressed artifacts: ``root/<kind>/<digest>/``."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root).expanduser()
+
+    def path(self, kind: str, key: dict) -> Path:
+        """Where the artifact for ``key`` lives (it may not exist yet)."""
+        return self.root / kind / key_digest(key)
+
+    def get_or_build(self, kind: str, key: dict, build: Callable[[Path], None]) -> Path:
+        """Return the artifact directory for ``key``, calling ``build(tmpdir)`` first if it is missing."""
+        final = self.path(kind, key)
+        if (final / "key.json").is_file():
+            return final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+        try:
+            build(tmp)
+            (tmp / "key.json").write_text(json.dumps({"code_version": __version__, **key}, sort_keys=True, default=str))
+            try:
+                os.rename(tmp, final)
+            except OSError:  # another builder won the race; its artifact is equivalent
+                if not (final / "key.json").is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return final

@@ -1,0 +1,52 @@
+"""The method contract: ask/tell optimisers that never call an oracle themselves.
+
+``setup(problem, artifacts, rng)`` once, then the harness alternates
+``ask(n)`` → oracle → ``tell(structures, values)`` until the budget is spent.
+Offline methods (LCOM, SL) optimise inside ``ask`` against their own surrogate
+and spend oracle calls only on what they finally propose.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from pymatgen.core import Structure
+
+from harness.dataset import Dataset
+from harness.store import ArtifactStore
+from tasks.base import Problem
+
+
+class Method(ABC):
+    """An optimiser. Constructor keyword arguments are the method's parameters from the spec."""
+
+    name: ClassVar[str]
+    compatible_tasks: ClassVar[frozenset[str] | None] = None
+    """Task names this method can run on; None means every task."""
+
+    @classmethod
+    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict) -> Path | None:
+        """Build shared artifacts (e.g. trained generative models) once per content hash; None if none."""
+        return None
+
+    @abstractmethod
+    def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
+        """Start a trial on ``problem``; all randomness must come from ``rng``."""
+
+    @abstractmethod
+    def ask(self, n: int) -> list[Structure | None]:
+        """Propose between 1 and ``n`` candidates; None stands for a decode that gave no valid crystal."""
+
+    @abstractmethod
+    def tell(self, structures: list[Structure | None], values: np.ndarray) -> None:
+        """Receive the oracle values of the last ``ask`` (invalid ones already replaced by the penalty)."""
+
+    def state_dict(self) -> dict:
+        """Mid-trial checkpoint; methods that support resuming override this and ``load_state_dict``."""
+        raise NotImplementedError(f"{self.name} does not checkpoint")
+
+    def load_state_dict(self, state: dict) -> None:
+        raise NotImplementedError(f"{self.name} does not checkpoint")

@@ -1,0 +1,3 @@
+"""Tasks, one module per task; importing this package registers them all."""
+
+from tasks import electronegativity, formation_energy  # noqa: F401

@@ -1,0 +1,93 @@
+"""The task contract: a task yields one or more problems; a problem is what a trial optimises.
+
+A problem carries its training dataset, direction, initial labelled set, the
+oracle, the invalid penalty and the default budget (DESIGN.md, "Core contracts").
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import numpy as np
+from pymatgen.core import Structure
+
+from harness.dataset import Dataset
+from harness.store import ArtifactStore
+
+Oracle = Callable[[Sequence[Structure | None]], np.ndarray]
+"""Batched, pure, deterministic: ``structures (n,) -> values (n,)``; NaN where a structure is invalid."""
+
+Direction = Literal["min", "max"]
+
+
+@dataclass
+class Problem:
+    """One optimisation problem of a task (e.g. the formation-energy proxy, or CSP of MgO)."""
+
+    task: str
+    name: str
+    direction: Direction
+    oracle: Oracle
+    dataset: Dataset
+    initial_indices: np.ndarray
+    """Rows of ``dataset`` forming the initial labelled set, shape (n_initial,)."""
+    initial_values: np.ndarray
+    """Oracle values of those rows, shape (n_initial,); they cost no budget."""
+    invalid_penalty: float
+    default_budget: int
+    info: dict = field(default_factory=dict)
+    """Facts about the problem worth logging (e.g. the proxy's held-out MSE)."""
+
+    def initial_structures(self) -> list[Structure]:
+        return self.dataset.structures(self.initial_indices)
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether value ``a`` is strictly better than ``b`` in this problem's direction."""
+        return a < b if self.direction == "min" else a > b
+
+    def best(self, values: np.ndarray) -> float:
+        """The best of ``values`` (NaN ignored; NaN if all are NaN)."""
+        if np.all(np.isnan(values)):
+            return float("nan")
+        return float(np.nanmin(values) if self.direction == "min" else np.nanmax(values))
+
+    def rank(self, values: np.ndarray) -> np.ndarray:
+        """Indices ordering ``values`` best first; NaN last, ties by index (stable)."""
+        key = np.where(np.isnan(values), np.inf, values if self.direction == "min" else -values)
+        return np.argsort(key, kind="stable")
+
+
+class Task(ABC):
+    """A family of problems sharing data and an oracle kind. Subclasses register with ``@register_task``."""
+
+    name: ClassVar[str]
+    default_budget: ClassVar[int] = 1000
+
+    @abstractmethod
+    def problem_names(self) -> list[str]:
+        """Names of this task's problems, in a stable order."""
+
+    @abstractmethod
+    def prepare(self, store: ArtifactStore, dataset: Dataset) -> Path:
+        """Build (once per content hash) whatever the oracle needs; return the artifact directory."""
+
+    @abstractmethod
+    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path) -> Problem:
+        """Materialise problem ``name`` from the prepared artifacts (cheap: called in every trial)."""
+
+
+def initial_set(values: np.ndarray, direction: Direction, n_initial: int) -> np.ndarray:
+    """Rows of the ``n_initial`` best finite ``values`` for ``direction`` (the papers' top-100 start)."""
+    key = np.where(np.isfinite(values), values if direction == "min" else -values, np.inf)
+    order = np.argsort(key, kind="stable")
+    return order[: min(n_initial, int(np.isfinite(values).sum()))]
+
+
+def invalid_penalty(values: np.ndarray, direction: Direction) -> float:
+    """The penalty for an invalid proposal: the worst finite value over the dataset."""
+    finite = values[np.isfinite(values)]
+    return float(finite.max() if direction == "min" else finite.min())
