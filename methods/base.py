@@ -27,6 +27,9 @@ class Method(ABC):
     compatible_tasks: ClassVar[frozenset[str] | None] = None
     """Task names this method can run on; None means every task."""
 
+    def __init__(self) -> None:
+        """Subclasses take their spec parameters as keyword arguments here (none by default)."""
+
     @classmethod
     def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict) -> Path | None:
         """Build shared artifacts (e.g. trained generative models) once per content hash; None if none."""

@@ -1,0 +1,125 @@
+"""The ``crystalbench`` command: run, report, list, data.
+
+User errors print one line (``crystalbench: error: ...``) and exit 2; a sweep
+with failed trials exits 1 after keeping everything it produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from harness.errors import UserError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"crystalbench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crystalbench", description="Benchmark crystal-design optimisers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a benchmark spec (seeds x methods x problems) on Ray")
+    run.add_argument("spec", type=Path, help="spec YAML, e.g. configs/smoke.yaml")
+    run.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
+    run.add_argument("--resume", action="store_true", help="finish only the cells not yet complete")
+    run.add_argument("--run-dir", help="where results go (default: the spec's storage.run_dir, else runs/<suite>)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=_run)
+
+    report = sub.add_parser("report", help="aggregate a run directory into a leaderboard")
+    report.add_argument("run_dir", type=Path)
+    report.add_argument("--out", type=Path, help="output directory (default: reports/<suite>)")
+    report.set_defaults(func=_report)
+
+    listing = sub.add_parser("list", help="list registered methods and tasks")
+    listing.add_argument("--plugin", action="append", default=[], help="also import this module")
+    listing.set_defaults(func=_list)
+
+    data = sub.add_parser("data", help="inspect or fetch datasets")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    info = data_sub.add_parser("info", help="load a dataset file and summarise it")
+    info.add_argument("path", nargs="?", type=Path, help="dataset file (default: the bundled MP-20 subset)")
+    info.set_defaults(func=_data_info)
+    fetch = data_sub.add_parser("fetch-mp", help="download the Crystal-LSBO query from Materials Project")
+    fetch.add_argument("--out", type=Path, required=True, help="output file (.csv.gz or .parquet)")
+    fetch.add_argument("--num-elements", type=int, default=3)
+    fetch.add_argument("--max-sites", type=int, default=40)
+    fetch.add_argument("--max-e-above-hull", type=float, default=0.08)
+    fetch.set_defaults(func=_data_fetch_mp)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harness.spec import load_spec
+    from harness.sweep import run_sweep
+
+    spec = load_spec(args.spec)
+    if args.run_dir:
+        spec = dataclasses.replace(spec, run_dir=args.run_dir)
+    outcome = run_sweep(spec, address=args.address, resume=args.resume, progress=not args.no_progress)
+    print(f"run directory: {outcome.run_dir}")
+    print(f"MLflow: {outcome.tracking_uri} (parent run {outcome.parent_run_id})")
+    print(f"report: {outcome.report_dir}/leaderboard.md")
+    print(f"trials: {len(outcome.complete)} complete, {len(outcome.failed)} failed, {len(outcome.skipped)} skipped")
+    for cell_id in outcome.failed:
+        print(f"failed: {cell_id}", file=sys.stderr)
+    return 1 if outcome.failed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from harness.report import suite_name, write_report
+
+    if not args.run_dir.is_dir():
+        raise UserError(f"run directory not found: {args.run_dir}")
+    out = args.out or Path("reports") / suite_name(args.run_dir)
+    paths = write_report(args.run_dir, out)
+    print(f"report: {paths.out_dir}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from harness import registry
+
+    registry.load(args.plugin)
+    print("tasks:")
+    for name, cls in sorted(registry.TASKS.items()):
+        problems = cls().problem_names()
+        print(f"  {name:<20} {len(problems)} problem(s), default budget {cls.default_budget}")
+    print("methods:")
+    for name in sorted(registry.METHODS):
+        compatible = [t for t in sorted(registry.TASKS) if registry.incompatibility(name, t) is None]
+        print(f"  {name:<20} tasks: {', '.join(compatible) or 'none'}")
+    return 0
+
+
+def _data_info(args: argparse.Namespace) -> int:
+    from harness.dataset import Dataset
+
+    dataset = Dataset.from_file(args.path)
+    counts = dataset.table["n_elements"].value_counts().sort("n_elements")
+    print(f"crystals: {len(dataset)} (skipped {dataset.skipped} unparsable)")
+    print(f"digest: {dataset.digest}")
+    print("by element count: " + ", ".join(f"{n}: {c}" for n, c in counts.iter_rows()))
+    return 0
+
+
+def _data_fetch_mp(args: argparse.Namespace) -> int:
+    from harness.mp_fetch import fetch_mp
+
+    fetch_mp(args.out, num_elements=args.num_elements, max_sites=args.max_sites,
+             max_e_above_hull=args.max_e_above_hull)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

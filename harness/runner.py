@@ -1,0 +1,174 @@
+"""One trial: the ask/tell loop of a method on a problem, with the budget kept by the harness.
+
+``run_cell`` is what every Ray Tune trial executes. It writes the history
+(one row per oracle call) and the result summary under
+``<run_dir>/trials/<cell_id>/``; partial histories are flushed while it runs
+and kept when it fails, and a failure is recorded with its traceback before the
+exception is re-raised for Ray Tune to count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pymatgen.core import Structure
+
+from harness import registry
+from harness.crystal import to_cif
+from harness.dataset import Dataset
+from harness.history import TRIALS_DIR, TrialResult, write_history
+from harness.oracle import BudgetedOracle
+from harness.spec import Cell
+
+FLUSH_SECONDS = 30.0
+REPORT_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """What every trial of a sweep shares: where to write, and the prepared artifacts."""
+
+    suite: str
+    run_dir: str
+    dataset_path: str
+    task_artifacts: dict[str, str]
+    """Task name -> prepared artifact directory."""
+    method_artifacts: dict[str, str | None] = field(default_factory=dict)
+    """``method_artifact_key(label, task)`` -> prepared artifact directory (None: the method needs none)."""
+    plugins: tuple[str, ...] = ()
+
+    def trial_dir(self, cell: Cell) -> Path:
+        return Path(self.run_dir) / TRIALS_DIR / cell.cell_id
+
+
+def method_artifact_key(label: str, task: str) -> str:
+    return f"{label}|{task}"
+
+
+def trial_rng(cell: Cell) -> np.random.Generator:
+    """The trial's generator, derived from (seed, method label, task, problem) only."""
+    words = (cell.method_label, cell.task, cell.problem)
+    entropy = [cell.seed] + [int.from_bytes(hashlib.sha256(w.encode()).digest()[:8], "little") for w in words]
+    return np.random.default_rng(np.random.SeedSequence(entropy))
+
+
+def run_cell(cell: Cell, ctx: TrialContext, report: Callable[[dict], None] | None = None) -> TrialResult:
+    """Run one trial to its budget; returns the result, or records the failure and re-raises."""
+    registry.load(list(ctx.plugins))
+    trial_dir = ctx.trial_dir(cell)
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    result = TrialResult(
+        cell_id=cell.cell_id,
+        method=cell.method_label,
+        task=cell.task,
+        problem=cell.problem,
+        seed=cell.seed,
+        status="running",
+        budget=cell.budget,
+    )
+    rows: list[dict] = []
+    start = time.perf_counter()
+    try:
+        _loop(cell, ctx, result, rows, trial_dir, report)
+    except BaseException as exc:
+        result.status = "failed"
+        result.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        result.traceback = traceback.format_exc()
+        _finish(result, rows, trial_dir, start)
+        raise
+    result.status = "complete"
+    _finish(result, rows, trial_dir, start)
+    if report is not None:
+        report({"calls": result.n_calls, "best_so_far": result.final_best, "done": True})
+    return result
+
+
+def _loop(
+    cell: Cell,
+    ctx: TrialContext,
+    result: TrialResult,
+    rows: list[dict],
+    trial_dir: Path,
+    report: Callable[[dict], None] | None,
+) -> None:
+    dataset = Dataset.load(Path(ctx.dataset_path))
+    task = registry.get_task(cell.task)(**cell.task_params)
+    problem = task.load_problem(cell.problem, dataset, Path(ctx.task_artifacts[cell.task]))
+    result.direction = problem.direction
+    result.initial_best = problem.best(problem.initial_values)
+    result.extra = {"problem_info": problem.info, "invalid_penalty": problem.invalid_penalty}
+
+    method = registry.get_method(cell.method)(**cell.method_params)
+    artifact = ctx.method_artifacts.get(method_artifact_key(cell.method_label, cell.task))
+    method.setup(problem, Path(artifact) if artifact else None, trial_rng(cell))
+
+    oracle = BudgetedOracle(problem.oracle, cell.budget, problem.invalid_penalty)
+    best = np.nan
+    batch = 0
+    last_flush = last_report = time.perf_counter()
+    while oracle.remaining > 0:
+        batch += 1
+        n = min(cell.batch_size, oracle.remaining)
+        t0 = time.perf_counter()
+        candidates = _checked(method.ask(n), n, cell.method)
+        t_ask = time.perf_counter() - t0
+        evaluation = oracle(candidates)
+        t0 = time.perf_counter()
+        method.tell(candidates, evaluation.scores)
+        method_time = (t_ask + time.perf_counter() - t0) / len(candidates)
+        for i, structure in enumerate(candidates):
+            score = float(evaluation.scores[i])
+            best = score if np.isnan(best) or problem.better(score, best) else best
+            rows.append(
+                {
+                    "suite": ctx.suite,
+                    "cell_id": cell.cell_id,
+                    "method": cell.method_label,
+                    "task": cell.task,
+                    "problem": cell.problem,
+                    "seed": cell.seed,
+                    "step": len(rows) + 1,
+                    "batch": batch,
+                    "value": float(evaluation.values[i]),
+                    "score": score,
+                    "valid": bool(evaluation.valid[i]),
+                    "physically_valid": bool(evaluation.physically_valid[i]),
+                    "best_so_far": best,
+                    "method_time_s": method_time,
+                    "oracle_time_s": evaluation.seconds / len(candidates),
+                    "cif": to_cif(structure) if evaluation.valid[i] else None,
+                }
+            )
+        result.n_calls = oracle.calls
+        result.final_best = best
+        now = time.perf_counter()
+        if now - last_flush > FLUSH_SECONDS:
+            write_history(trial_dir, rows)
+            last_flush = now
+        if report is not None and now - last_report > REPORT_SECONDS:
+            report({"calls": oracle.calls, "best_so_far": best, "done": False})
+            last_report = now
+
+
+def _checked(candidates: object, n: int, method: str) -> list[Structure | None]:
+    """What ``ask`` returned, if it is a list of 1..n Structures or Nones; a clear error otherwise."""
+    if not isinstance(candidates, list):
+        raise TypeError(f"{method}.ask must return a list, got {type(candidates).__name__}")
+    if not 1 <= len(candidates) <= n:
+        raise ValueError(f"{method}.ask({n}) returned {len(candidates)} candidates, expected 1 to {n}")
+    bad = next((c for c in candidates if c is not None and not isinstance(c, Structure)), None)
+    if bad is not None:
+        raise TypeError(f"{method}.ask returned a {type(bad).__name__}, expected pymatgen Structure or None")
+    return candidates
+
+
+def _finish(result: TrialResult, rows: list[dict], trial_dir: Path, start: float) -> None:
+    result.wall_time_s = time.perf_counter() - start
+    write_history(trial_dir, rows)
+    result.write(trial_dir)

@@ -1,0 +1,313 @@
+"""A sweep: prepare artifacts, fan the grid out as Ray Tune trials, track them in MLflow, report.
+
+Resuming runs only the cells without a complete result on disk, under the same
+MLflow parent run; each cell keeps exactly one history file and one child run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import ray
+import yaml
+from ray import tune
+from tqdm import tqdm
+
+from harness import __version__, registry
+from harness.dataset import Dataset, bundled_path, file_digest
+from harness.errors import UserError
+from harness.history import RESULT_FILE, TRIALS_DIR, TrialResult
+from harness.report import write_report
+from harness.runner import TrialContext, method_artifact_key, run_cell
+from harness.spec import Cell, SkippedCell, Spec
+from harness.store import ArtifactStore
+from harness.tracking import Tracker, tracking_uri
+
+SWEEP_FILE = "sweep.json"
+SPEC_FILE = "spec.yaml"
+
+
+@dataclass
+class SweepOutcome:
+    run_dir: Path
+    parent_run_id: str
+    tracking_uri: str
+    complete: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: list[SkippedCell] = field(default_factory=list)
+    report_dir: Path | None = None
+
+
+def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, progress: bool = True) -> SweepOutcome:
+    """Run every cell of ``spec`` (or, with ``resume``, every cell not yet complete) and report."""
+    run_dir = spec.resolved_run_dir
+    cells, skipped = spec.grid()
+    state = _open_run_dir(spec, run_dir, resume)
+    for s in skipped:
+        print(f"skipped: {s.method_label} x {s.task}: {s.reason}", file=sys.stderr)
+
+    todo = [c for c in cells if not _is_complete(run_dir, c)]
+    started_ray = _init_ray(address)
+    try:
+        ctx = _prepare(spec, run_dir)
+        uri = tracking_uri(spec.tracking_uri, run_dir)
+        artifact_location = None if spec.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") else (
+            (run_dir / "mlartifacts").as_uri()
+        )
+        tracker = Tracker(uri, spec.experiment_name, artifact_location)
+        dataset_digest = Dataset.load(Path(ctx.dataset_path)).digest
+        sweep_tags = {"suite": spec.suite, "spec_hash": spec.spec_hash, "dataset_digest": dataset_digest,
+                      "code_version": __version__}
+        parent_id = tracker.start_sweep(spec.suite, sweep_tags, _sweep_params(spec, cells, skipped),
+                                        state.get("parent_run_id") if state.get("tracking_uri") == uri else None)
+        state.update(parent_run_id=parent_id, tracking_uri=uri)
+        _write_state(run_dir, state)
+
+        if todo:
+            _fit(spec, todo, ctx, tracker, parent_id, sweep_tags, run_dir, progress)
+        outcome = _sync(cells, run_dir, tracker, parent_id, sweep_tags, uri)
+        outcome.skipped = skipped
+        tracker.finish_sweep(
+            parent_id,
+            {"trials_complete": len(outcome.complete), "trials_failed": len(outcome.failed),
+             "cells_skipped": len(skipped)},
+            failed=bool(outcome.failed),
+        )
+        outcome.report_dir = write_report(run_dir, run_dir / "report").out_dir
+        return outcome
+    finally:
+        if started_ray:
+            ray.shutdown()
+
+
+def _open_run_dir(spec: Spec, run_dir: Path, resume: bool) -> dict:
+    """Check the run directory against ``resume``; write the spec; return the saved sweep state."""
+    state_file = run_dir / SWEEP_FILE
+    if state_file.is_file():
+        state = json.loads(state_file.read_text())
+        if not resume:
+            raise UserError(f"run directory {run_dir} already holds a sweep; use --resume or another run_dir")
+        if state.get("spec_hash") != spec.spec_hash:
+            raise UserError(f"cannot resume {run_dir}: it was run from a different spec (hash {state['spec_hash'][:12]})")
+        return state
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / SPEC_FILE).write_text(yaml.safe_dump(_spec_record(spec), sort_keys=False))
+    state = {"suite": spec.suite, "spec_hash": spec.spec_hash, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    _write_state(run_dir, state)
+    return state
+
+
+def _write_state(run_dir: Path, state: dict) -> None:
+    (run_dir / SWEEP_FILE).write_text(json.dumps(state, indent=2))
+
+
+def _spec_record(spec: Spec) -> dict:
+    record = asdict(spec)
+    record["spec_hash"] = spec.spec_hash
+    return json.loads(json.dumps(record))
+
+
+def _is_complete(run_dir: Path, cell: Cell) -> bool:
+    path = run_dir / TRIALS_DIR / cell.cell_id / RESULT_FILE
+    return path.is_file() and json.loads(path.read_text()).get("status") == "complete"
+
+
+def _init_ray(address: str | None) -> bool:
+    """Connect to ``address`` or start a local Ray; True if this call started it."""
+    if ray.is_initialized():
+        return False
+    path = os.pathsep.join(p for p in [os.getcwd(), os.environ.get("PYTHONPATH", "")] if p)
+    ray.init(
+        address=address,
+        include_dashboard=False,
+        logging_level="WARNING",
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+    )
+    return True
+
+
+def _prepare(spec: Spec, run_dir: Path) -> TrialContext:
+    """Build (or find) the dataset, task and method artifacts as Ray tasks, in parallel where independent."""
+    store_root = str(spec.resolved_artifacts)
+    source = Path(spec.dataset) if spec.dataset else bundled_path()
+    dataset_path = ray.get(_prepare_dataset.remote(str(source), store_root))
+    task_refs = {t.name: _prepare_task.remote(t.name, t.params, store_root, dataset_path, list(spec.plugins))
+                 for t in spec.tasks}
+    method_refs = {
+        method_artifact_key(m.label, t.name): _prepare_method.remote(
+            m.name, m.params, store_root, dataset_path, list(spec.plugins))
+        for m in spec.methods
+        for t in spec.tasks
+        if registry.incompatibility(m.name, t.name) is None
+    }
+    return TrialContext(
+        suite=spec.suite,
+        run_dir=str(run_dir),
+        dataset_path=dataset_path,
+        task_artifacts={k: ray.get(v) for k, v in task_refs.items()},
+        method_artifacts={k: ray.get(v) for k, v in method_refs.items()},
+        plugins=spec.plugins,
+    )
+
+
+@ray.remote
+def _prepare_dataset(source: str, store_root: str) -> str:
+    key = {"source_digest": file_digest(Path(source))}
+    path = ArtifactStore(store_root).get_or_build(
+        "dataset", key, lambda out: Dataset.from_file(Path(source)).save(out / "dataset.parquet")
+    )
+    return str(path / "dataset.parquet")
+
+
+@ray.remote
+def _prepare_task(name: str, params: dict, store_root: str, dataset_path: str, plugins: list[str]) -> str:
+    registry.load(plugins)
+    task = registry.get_task(name)(**params)
+    return str(task.prepare(ArtifactStore(store_root), Dataset.load(Path(dataset_path))))
+
+
+@ray.remote
+def _prepare_method(name: str, params: dict, store_root: str, dataset_path: str, plugins: list[str]) -> str | None:
+    registry.load(plugins)
+    path = registry.get_method(name).prepare(ArtifactStore(store_root), Dataset.load(Path(dataset_path)), params)
+    return str(path) if path else None
+
+
+def _trainable(config: dict, ctx: TrialContext) -> None:
+    run_cell(Cell(**config["cell"]), ctx, report=tune.report)
+
+
+def _fit(spec: Spec, todo: list[Cell], ctx: TrialContext, tracker: Tracker, parent_id: str, tags: dict[str, str],
+         run_dir: Path, progress: bool) -> None:
+    resources = {"cpu": spec.cpu, "gpu": spec.gpu}
+    trainable = tune.with_resources(tune.with_parameters(_trainable, ctx=ctx), resources)
+    attempt = len(list((run_dir / "tune").glob("attempt-*"))) + 1
+    callbacks: list[tune.Callback] = [_TrackTrials(tracker, parent_id, tags, run_dir)]
+    if progress:
+        callbacks.append(_ProgressBar(todo))
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"cell": tune.grid_search([asdict(c) for c in todo])},
+        tune_config=tune.TuneConfig(
+            max_concurrent_trials=spec.max_concurrent_trials,
+            trial_name_creator=lambda t: _cell_of(t).cell_id,
+            trial_dirname_creator=lambda t: _cell_of(t).cell_id,
+        ),
+        run_config=tune.RunConfig(
+            name=f"attempt-{attempt}",
+            storage_path=str(run_dir / "tune"),
+            failure_config=tune.FailureConfig(max_failures=spec.max_retries),
+            callbacks=callbacks,
+            verbose=0,
+        ),
+    )
+    tuner.fit()
+
+
+def _cell_of(trial: "tune.experiment.Trial") -> Cell:
+    return Cell(**trial.config["cell"])
+
+
+def _trial_params(cell: Cell) -> dict[str, str]:
+    params = {"budget": cell.budget, "batch_size": cell.batch_size, "method_name": cell.method}
+    params.update({f"method.{k}": v for k, v in cell.method_params.items()})
+    params.update({f"task.{k}": v for k, v in cell.task_params.items()})
+    return {k: str(v) for k, v in params.items()}
+
+
+class _TrackTrials(tune.Callback):
+    """Logs each finished or failed trial to MLflow as a child of the sweep's parent run."""
+
+    def __init__(self, tracker: Tracker, parent_id: str, tags: dict[str, str], run_dir: Path):
+        self.tracker, self.parent_id, self.tags, self.run_dir = tracker, parent_id, tags, run_dir
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self._log(trial, error=None)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self._log(trial, error=trial.error_msg or "trial failed")
+
+    def _log(self, trial, error: str | None) -> None:
+        cell = _cell_of(trial)
+        trial_dir = self.run_dir / TRIALS_DIR / cell.cell_id
+        result = _read_or_reconstruct(cell, trial_dir, error)
+        self.tracker.log_trial(self.parent_id, result, trial_dir, self.tags, _trial_params(cell))
+
+
+def _read_or_reconstruct(cell: Cell, trial_dir: Path, error: str | None) -> TrialResult:
+    """The trial's result.json; if its process died before writing one, a failed result saying so."""
+    if (trial_dir / RESULT_FILE).is_file():
+        result = TrialResult.read(trial_dir)
+        if result.status != "running":
+            return result
+    result = TrialResult(
+        cell_id=cell.cell_id, method=cell.method_label, task=cell.task, problem=cell.problem, seed=cell.seed,
+        status="failed", budget=cell.budget,
+        error=(error or "trial process died without a result").strip().splitlines()[-1],
+        traceback=error,
+    )
+    result.write(trial_dir)
+    return result
+
+
+class _ProgressBar(tune.Callback):
+    """A progress bar over all oracle calls of the sweep, with trial counts."""
+
+    def __init__(self, cells: list[Cell]):
+        self.calls: dict[str, int] = {}
+        self.counts = {"done": 0, "failed": 0}
+        self.bar = tqdm(total=sum(c.budget for c in cells), unit="call", desc=f"{len(cells)} trials", file=sys.stderr)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        self.calls[trial.trial_id] = int(result.get("calls", 0))
+        self._refresh(trials)
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self.counts["done"] += 1
+        self._refresh(trials)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self.counts["failed"] += 1
+        self._refresh(trials)
+
+    def _refresh(self, trials) -> None:
+        running = sum(1 for t in trials if t.status == "RUNNING")
+        self.bar.n = sum(self.calls.values())
+        self.bar.set_postfix(running=running, **self.counts)
+        self.bar.refresh()
+
+    def on_experiment_end(self, trials, **info) -> None:
+        self.bar.close()
+
+
+def _sync(cells: list[Cell], run_dir: Path, tracker: Tracker, parent_id: str, tags: dict[str, str],
+          uri: str) -> SweepOutcome:
+    """Make sure every cell with a result on disk has its child run (a driver may have died before logging)."""
+    outcome = SweepOutcome(run_dir=run_dir, parent_run_id=parent_id, tracking_uri=uri)
+    children = tracker.child_runs(parent_id)
+    for cell in cells:
+        trial_dir = run_dir / TRIALS_DIR / cell.cell_id
+        if not (trial_dir / RESULT_FILE).is_file():
+            continue
+        result = _read_or_reconstruct(cell, trial_dir, None)
+        if cell.cell_id not in children:
+            tracker.log_trial(parent_id, result, trial_dir, tags, _trial_params(cell))
+        (outcome.complete if result.status == "complete" else outcome.failed).append(cell.cell_id)
+    return outcome
+
+
+def _sweep_params(spec: Spec, cells: list[Cell], skipped: list[SkippedCell]) -> dict[str, str]:
+    return {
+        "seeds": ",".join(map(str, spec.seeds)),
+        "methods": ",".join(m.label for m in spec.methods),
+        "tasks": ",".join(t.name for t in spec.tasks),
+        "n_cells": str(len(cells)),
+        "skipped": "; ".join(f"{s.method_label} x {s.task}: {s.reason}" for s in skipped) or "none",
+        "cpu_per_trial": str(spec.cpu),
+        "gpu_per_trial": str(spec.gpu),
+    }

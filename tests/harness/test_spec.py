@@ -1,0 +1,99 @@
+"""Spec validation: every user mistake is one clear UserError line; good specs give the right grid."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import UserError
+from harness.spec import load_spec, parse_spec
+
+GOOD = {
+    "suite": "t",
+    "seeds": 2,
+    "methods": ["database"],
+    "tasks": [{"name": "electronegativity", "budget": 5}, {"name": "formation_energy", "budget": 7}],
+}
+
+
+def spec_with(**changes):
+    return parse_spec({**GOOD, **changes})
+
+
+def test_grid_is_tasks_times_problems_times_methods_times_seeds():
+    spec = parse_spec(GOOD)
+    cells, skipped = spec.grid()
+    assert skipped == []
+    assert [c.cell_id for c in cells] == [
+        "electronegativity.electronegativity.database.s0",
+        "electronegativity.electronegativity.database.s1",
+        "formation_energy.formation_energy.database.s0",
+        "formation_energy.formation_energy.database.s1",
+    ]
+    assert [c.budget for c in cells] == [5, 5, 7, 7]
+
+
+def test_default_budget_is_the_papers_1000():
+    spec = spec_with(tasks=["electronegativity"])
+    assert {c.budget for c in spec.grid()[0]} == {1000}
+
+
+def test_spec_hash_ignores_where_results_go_but_not_what_runs():
+    a = spec_with(storage={"run_dir": "/tmp/a"}, tracking={"uri": "http://127.0.0.1:1"})
+    b = spec_with(storage={"run_dir": "/tmp/b"})
+    assert a.spec_hash == b.spec_hash
+    assert spec_with(seeds=3).spec_hash != a.spec_hash
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"methods": ["no_such_method"]}, "unknown method 'no_such_method'"),
+        ({"tasks": ["no_such_task"]}, "unknown task 'no_such_task'"),
+        ({"tasks": [{"name": "electronegativity", "budget": -5}]}, "budget must be a positive integer"),
+        ({"tasks": [{"name": "electronegativity", "budget": 0}]}, "budget must be a positive integer"),
+        ({"tasks": [{"name": "electronegativity", "batch_size": 1.5}]}, "batch_size must be a positive integer"),
+        ({"tasks": [{"name": "electronegativity", "problems": ["MgO"]}]}, "unknown ['MgO']"),
+        ({"seeds": 0}, "seeds"),
+        ({"seeds": [1, 1]}, "distinct"),
+        ({"methods": []}, "'methods' must be a non-empty list"),
+        ({"methods": [{"name": "database", "params": {"lr": 1}}]}, "unexpected keyword argument 'lr'"),
+        ({"methods": ["database", "database"]}, "appears twice"),
+        ({"colour": "blue"}, "unknown key 'colour'"),
+        ({"suite": "has space"}, "'suite' must be a name"),
+        ({"resources": {"cpu": -1}}, "resources.cpu must be a number >= 0.0"),
+        ({"dataset": "/nonexistent/data.csv"}, "dataset file not found"),
+        ({"plugins": ["no.such.module"]}, "cannot import plugin module"),
+    ],
+)
+def test_bad_specs_raise_one_line(changes, message):
+    with pytest.raises(UserError) as info:
+        spec_with(**changes)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_malformed_yaml_names_the_line(tmp_path: Path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("suite: x\nmethods: [database\ntasks: []\n")
+    with pytest.raises(UserError, match=r"malformed YAML at line \d+"):
+        load_spec(path)
+
+
+def test_missing_spec_file(tmp_path: Path):
+    with pytest.raises(UserError, match="spec file not found"):
+        load_spec(tmp_path / "nope.yaml")
+
+
+def test_spec_must_be_a_mapping(tmp_path: Path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(UserError, match="a spec is a YAML mapping"):
+        load_spec(path)
+
+
+def test_incompatible_cells_are_skipped_with_a_reason():
+    spec = parse_spec({**GOOD, "plugins": ["tests.plugins.methods"], "methods": ["database", "en_only"]})
+    cells, skipped = spec.grid()
+    assert [(s.method_label, s.task) for s in skipped] == [("en_only", "formation_energy")]
+    assert "supports only electronegativity" in skipped[0].reason
+    assert sum(c.method == "en_only" for c in cells) == 2

@@ -1,0 +1,49 @@
+"""Methods used by the tests, registered through the spec's ``plugins`` list like a user's own methods."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.registry import register_method
+from methods.database import Database
+
+
+@register_method
+class FailOnSeed(Database):
+    """The database baseline, except that it raises in ask() after a few calls when the seed matches."""
+
+    name = "fail_on_seed"
+
+    def __init__(self, seed_to_fail: int = 1, after_calls: int = 3):
+        self.seed_to_fail = seed_to_fail
+        self.after_calls = after_calls
+
+    def setup(self, problem, artifact_dir, rng):
+        super().setup(problem, artifact_dir, rng)
+        self.seed = rng.bit_generator.seed_seq.entropy[0]
+
+    def ask(self, n):
+        if self.seed == self.seed_to_fail and self._next >= self.after_calls:
+            raise RuntimeError("deliberate failure for the test")
+        return super().ask(n)
+
+
+@register_method
+class EnOnly(Database):
+    """A method that declares it runs on electronegativity only."""
+
+    name = "en_only"
+    compatible_tasks = frozenset({"electronegativity"})
+
+
+@register_method
+class ReturnsGarbage(Database):
+    """Proposes a None, an invalid structure and then a string, to exercise the harness's checks."""
+
+    name = "returns_garbage"
+
+    def ask(self, n):
+        return ["not a structure"]
+
+    def tell(self, structures, values):
+        assert np.all(np.isfinite(values))
