@@ -116,8 +116,9 @@ def _data_info(args: argparse.Namespace) -> int:
 def _data_fetch_mp(args: argparse.Namespace) -> int:
     from harness.mp_fetch import fetch_mp
 
-    fetch_mp(args.out, num_elements=args.num_elements, max_sites=args.max_sites,
-             max_e_above_hull=args.max_e_above_hull)
+    fetched = fetch_mp(args.out, num_elements=args.num_elements, max_sites=args.max_sites,
+                       max_e_above_hull=args.max_e_above_hull)
+    print(f"wrote {fetched.rows} crystals to {fetched.path} (skipped {fetched.skipped}); digest {fetched.digest}")
     return 0
 
 

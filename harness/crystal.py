@@ -54,12 +54,13 @@ def is_valid(structure: Structure | None) -> bool:
 
 def is_physically_valid(structure: Structure | None) -> bool:
     """Valid, no two atoms closer than 0.5 Å (periodic images included), and a charge-neutral oxidation guess."""
-    if not is_valid(structure):
-        return False
+    return is_valid(structure) and is_physically_plausible(structure)
+
+
+def is_physically_plausible(structure: Structure) -> bool:
+    """The physical checks alone, for a structure already known to be valid."""
     centers, _, _, _ = structure.get_neighbor_list(MIN_DISTANCE_A)
-    if len(centers) > 0:
-        return False
-    return is_charge_neutral(structure)
+    return len(centers) == 0 and is_charge_neutral(structure)
 
 
 def is_charge_neutral(structure: Structure) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -146,10 +145,10 @@ class Dataset:
         return Dataset(table=self.table.filter(expr), digest=digest, skipped=self.skipped)
 
     def structure(self, i: int) -> Structure:
-        """Crystal ``i``, parsed on first use and cached."""
+        """Crystal ``i`` (a copy: callers may modify it), parsed on first use and cached."""
         if i not in self._cache:
             self._cache[i] = from_cif(self.table["cif"][i])
-        return self._cache[i]
+        return self._cache[i].copy()
 
     def structures(self, indices: np.ndarray | list[int] | None = None) -> list[Structure]:
         """Crystals at ``indices`` (default: all), parsed lazily."""

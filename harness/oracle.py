@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from pymatgen.core import Structure
 
-from harness.crystal import is_physically_valid, is_valid
+from harness.crystal import is_physically_plausible, is_valid
 from tasks.base import Oracle
 
 
@@ -60,7 +60,7 @@ class BudgetedOracle:
             raise BudgetExceeded(f"{n} oracle calls requested, {self.remaining} of {self.budget} left")
         start = time.perf_counter()
         valid = np.array([is_valid(s) for s in structures], dtype=bool)
-        physically_valid = np.array([bool(v) and is_physically_valid(s) for s, v in zip(structures, valid)])
+        physically_valid = np.array([bool(v) and is_physically_plausible(s) for s, v in zip(structures, valid)], dtype=bool)
         values = np.asarray(self._oracle([s if v else None for s, v in zip(structures, valid)]), dtype=float)
         if values.shape != (n,):
             raise RuntimeError(f"oracle returned shape {values.shape} for {n} structures")

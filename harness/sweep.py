@@ -230,7 +230,7 @@ class _TrackTrials(tune.Callback):
         self._log(trial, error=None)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self._log(trial, error=trial.error_msg or "trial failed")
+        self._log(trial, error=str(trial.get_error() or "trial failed"))
 
     def _log(self, trial, error: str | None) -> None:
         cell = _cell_of(trial)

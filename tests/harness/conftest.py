@@ -1,0 +1,57 @@
+"""Fixtures for sweep tests: one local Ray for the module, a small dataset, a shared artifact store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+import ray
+
+from harness.dataset import bundled_path, read_table
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def small_dataset_csv(tmp_path_factory) -> Path:
+    """300 crystals of the bundled set (every 8th row), so prepare steps take seconds, not a minute."""
+    path = tmp_path_factory.mktemp("data") / "small.csv"
+    read_table(bundled_path()).gather_every(8).head(300).write_csv(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def artifact_root(tmp_path_factory) -> Path:
+    """One artifact store for the whole test session: prepared once, reused by every sweep."""
+    root = tmp_path_factory.mktemp("artifacts")
+    os.environ["CRYSTALBENCH_ARTIFACTS"] = str(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """A local Ray shared by the sweep tests (sweeps do not shut down a Ray they did not start)."""
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="WARNING",
+        runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}},
+    )
+    yield
+    ray.shutdown()
+
+
+def small_spec(run_dir: Path, dataset: Path, **changes) -> dict:
+    """A tiny spec on the small dataset: database on both property tasks, 2 seeds, budget 6."""
+    spec = {
+        "suite": "t",
+        "seeds": 2,
+        "dataset": str(dataset),
+        "methods": ["database"],
+        "tasks": [{"name": "electronegativity", "budget": 6}, {"name": "formation_energy", "budget": 6}],
+        "storage": {"run_dir": str(run_dir)},
+    }
+    spec.update(changes)
+    return spec

@@ -1,0 +1,105 @@
+"""Real sweeps through local Ray: determinism, failed trials, resume, the embedded MLflow store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from mlflow import MlflowClient
+
+from harness.history import read_histories, read_results
+from harness.spec import parse_spec
+from harness.sweep import run_sweep
+from tests.harness.conftest import small_spec
+
+VALUE_COLUMNS = ["cell_id", "step", "value", "score", "valid", "physically_valid", "best_so_far", "cif"]
+
+
+def children(outcome) -> list:
+    client = MlflowClient(outcome.tracking_uri)
+    parent = client.get_run(outcome.parent_run_id)
+    return client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{outcome.parent_run_id}'"
+    )
+
+
+@pytest.fixture(scope="module")
+def first_sweep(local_ray, artifact_root, small_dataset_csv, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("sweep") / "a"
+    return run_sweep(parse_spec(small_spec(run_dir, small_dataset_csv)), progress=False)
+
+
+def test_sweep_writes_histories_results_mlflow_and_report(first_sweep):
+    history = read_histories(first_sweep.run_dir)
+    assert history.group_by("cell_id").len()["len"].to_list() == [6, 6, 6, 6]
+    assert len(first_sweep.complete) == 4 and first_sweep.failed == []
+    runs = children(first_sweep)
+    assert sorted(r.info.run_name for r in runs) == sorted(first_sweep.complete)
+    assert all(r.info.status == "FINISHED" for r in runs)
+    assert (first_sweep.report_dir / "leaderboard.md").is_file()
+    # best_so_far never gets worse, in each task's direction
+    for (task,), group in history.group_by(["task"]):
+        best = group.sort(["cell_id", "step"]).group_by("cell_id").agg(pl.col("best_so_far"))
+        for curve in best["best_so_far"]:
+            steps = zip(curve, curve[1:])
+            assert all(b <= a for a, b in steps) if task == "formation_energy" else all(b >= a for a, b in steps)
+
+
+def test_same_spec_twice_gives_identical_histories(first_sweep, small_dataset_csv, tmp_path):
+    again = run_sweep(parse_spec(small_spec(tmp_path / "b", small_dataset_csv)), progress=False)
+    a = read_histories(first_sweep.run_dir).select(VALUE_COLUMNS).sort(["cell_id", "step"])
+    b = read_histories(again.run_dir).select(VALUE_COLUMNS).sort(["cell_id", "step"])
+    assert a.equals(b)
+    seeds = a.filter(pl.col("cell_id").str.contains("electronegativity")).partition_by("cell_id")
+    assert seeds[0]["cif"].to_list() != seeds[1]["cif"].to_list(), "seeds must give different orders"
+
+
+def test_a_raising_method_fails_its_trial_and_the_sweep_goes_on(local_ray, artifact_root, small_dataset_csv,
+                                                                 tmp_path):
+    spec = parse_spec(small_spec(
+        tmp_path / "run", small_dataset_csv, plugins=["tests.plugins.methods"],
+        methods=[{"name": "fail_on_seed", "params": {"seed_to_fail": 1, "after_calls": 3}}],
+        tasks=[{"name": "electronegativity", "budget": 6}],
+    ))
+    outcome = run_sweep(spec, progress=False)
+    assert outcome.complete == ["electronegativity.electronegativity.fail_on_seed.s0"]
+    assert outcome.failed == ["electronegativity.electronegativity.fail_on_seed.s1"]
+    failed = {r.cell_id: r for r in read_results(outcome.run_dir)}[outcome.failed[0]]
+    assert failed.status == "failed"
+    assert failed.error == "RuntimeError: deliberate failure for the test"
+    assert "in ask" in failed.traceback
+    partial = pl.read_parquet(outcome.run_dir / "trials" / outcome.failed[0] / "history.parquet")
+    assert partial.height == 3, "calls made before the failure are kept"
+    status = {r.info.run_name: (r.info.status, r.data.tags.get("error")) for r in children(outcome)}
+    assert status[outcome.failed[0]] == ("FAILED", "RuntimeError: deliberate failure for the test")
+    assert status[outcome.complete[0]] == ("FINISHED", None)
+
+
+def test_resume_runs_only_missing_cells_and_keeps_one_child_each(local_ray, artifact_root, small_dataset_csv,
+                                                                 tmp_path):
+    spec = parse_spec(small_spec(tmp_path / "run", small_dataset_csv, tasks=[{"name": "electronegativity",
+                                                                              "budget": 4}]))
+    first = run_sweep(spec, progress=False)
+    lost = first.run_dir / "trials" / first.complete[1]
+    kept = first.run_dir / "trials" / first.complete[0] / "history.parquet"
+    kept_mtime = kept.stat().st_mtime_ns
+    (lost / "result.json").unlink()
+    (lost / "history.parquet").unlink()
+
+    resumed = run_sweep(spec, resume=True, progress=False)
+    assert resumed.parent_run_id == first.parent_run_id
+    assert sorted(resumed.complete) == sorted(first.complete)
+    assert kept.stat().st_mtime_ns == kept_mtime, "finished cells are not rerun"
+    assert (lost / "history.parquet").is_file()
+    names = [r.info.run_name for r in children(resumed)]
+    assert sorted(names) == sorted(first.complete), "exactly one child run per cell"
+    assert json.loads((first.run_dir / "sweep.json").read_text())["parent_run_id"] == first.parent_run_id
+
+
+def test_rerunning_into_a_used_run_dir_without_resume_is_refused(first_sweep, small_dataset_csv):
+    from harness.errors import UserError
+
+    with pytest.raises(UserError, match="already holds a sweep; use --resume"):
+        run_sweep(parse_spec(small_spec(first_sweep.run_dir, small_dataset_csv)), progress=False)
