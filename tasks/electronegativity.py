@@ -1,0 +1,92 @@
+"""Electronegativity task: maximise the mean Pauling electronegativity of a crystal (Crystal-LSBO Fig. 4A).
+
+The oracle is pymatgen's ``Composition.average_electroneg`` (atom-fraction
+weighted Pauling electronegativity). It is exact and cheap, so the task
+measures the optimiser, not a proxy. NaN for ``None``/invalid crystals and for
+compositions with an element lacking a Pauling value (He, Ne, Ar, ...).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from pymatgen.core import Composition, Structure
+
+from harness.dataset import Dataset
+from harness.registry import register_task
+from harness.store import ArtifactStore
+from tasks.base import Problem, Task
+from tasks.labelled import (
+    ValidOracle,
+    build_problem,
+    check_problem_name,
+    dataset_validity,
+    evaluate_dataset,
+    load_dataset_values,
+    save_dataset_values,
+)
+
+ORACLE_VERSION = 1
+"""Bump when ``mean_electronegativity`` changes: it keys the artifact."""
+
+
+def mean_electronegativity(composition: Composition) -> float:
+    """Atom-fraction-weighted Pauling electronegativity; NaN if any element has none (or pymatgen fails)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "No Pauling electronegativity for Ar. Setting to NaN."
+        try:
+            value = float(composition.average_electroneg)
+        except Exception:  # unknown or dummy species, empty composition
+            return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def electronegativity_values(structures: list[Structure]) -> np.ndarray:
+    """Value function of the oracle (valid crystals only), shape (n,)."""
+    return np.array([mean_electronegativity(s.composition) for s in structures], dtype=float)
+
+
+@register_task
+class Electronegativity(Task):
+    """One problem, ``electronegativity``: maximise the mean electronegativity, top-``n_initial`` dataset start."""
+
+    name: ClassVar[str] = "electronegativity"
+    direction: ClassVar[str] = "max"
+
+    def __init__(self, n_initial: int = 100):
+        if n_initial < 1:
+            raise ValueError(f"n_initial must be positive, got {n_initial}")
+        self.n_initial = n_initial
+
+    def problem_names(self) -> list[str]:
+        return ["electronegativity"]
+
+    def artifact_key(self, dataset: Dataset) -> dict:
+        return {"task": self.name, "dataset": dataset.digest, "oracle_version": ORACLE_VERSION}
+
+    def prepare(self, store: ArtifactStore, dataset: Dataset) -> Path:
+        """Evaluate the oracle on every dataset crystal once; save ``dataset_values.npy``."""
+        valid = dataset_validity(store, dataset)
+
+        def build(tmp: Path) -> None:
+            save_dataset_values(tmp, evaluate_dataset(electronegativity_values, dataset, valid))
+
+        return store.get_or_build(f"task/{self.name}", self.artifact_key(dataset), build)
+
+    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path) -> Problem:
+        check_problem_name(self.name, name, self.problem_names())
+        return build_problem(
+            task=self.name,
+            name=name,
+            direction=self.direction,
+            oracle=ValidOracle(electronegativity_values),
+            dataset=dataset,
+            dataset_values=load_dataset_values(artifact_dir, dataset),
+            n_initial=self.n_initial,
+            default_budget=self.default_budget,
+            info={"oracle": "pymatgen Composition.average_electroneg (Pauling)"},
+        )
