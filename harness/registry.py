@@ -73,11 +73,15 @@ def incompatibility(method: str, task: str) -> str | None:
     return None
 
 
-def check_params(cls: type, params: dict, what: str) -> None:
-    """Raise a UserError naming the first parameter that ``cls(**params)`` would not accept."""
+def construct(cls: type[T], params: dict, what: str) -> T:
+    """``cls(**params)``, with unknown parameters and rejected values reported as one-line UserErrors."""
     signature = inspect.signature(cls.__init__)
     try:
         signature.bind(None, **params)
     except TypeError as exc:
         accepted = [p for p in signature.parameters if p != "self"]
         raise UserError(f"{what}: {exc}; accepted parameters: {accepted or 'none'}") from exc
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"{what}: {exc}") from exc

@@ -252,9 +252,8 @@ def _methods(value: Any) -> tuple[MethodSpec, ...]:
         where = f"methods[{i}]"
         _check_keys(entry, METHOD_KEYS, where)
         name = _name(entry.get("name"), f"{where}.name")
-        cls = registry.get_method(name)
         params = _mapping(entry.get("params", {}), f"{where}.params")
-        registry.check_params(cls, params, f"{where} ({name})")
+        registry.construct(registry.get_method(name), params, f"{where} ({name})")
         label = _name(entry.get("label", name), f"{where}.label")
         methods.append(MethodSpec(name=name, label=label, params=params))
     labels = [m.label for m in methods]
@@ -271,13 +270,12 @@ def _tasks(value: Any) -> tuple[TaskSpec, ...]:
         where = f"tasks[{i}]"
         _check_keys(entry, TASK_KEYS, where)
         name = _name(entry.get("name"), f"{where}.name")
-        cls = registry.get_task(name)
         params = _mapping(entry.get("params", {}), f"{where}.params")
-        registry.check_params(cls, params, f"{where} ({name})")
+        task = registry.construct(registry.get_task(name), params, f"{where} ({name})")
         problems = entry.get("problems")
         if problems is not None:
             problems = tuple(_list_of(problems, str, f"{where}.problems"))
-            known = cls(**params).problem_names()
+            known = task.problem_names()
             unknown = [p for p in problems if p not in known]
             if not problems or unknown:
                 raise UserError(f"{where}.problems: unknown {unknown or 'empty list'}; known: {', '.join(known)}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,9 @@ class Tracker:
         if result.error:
             run_tags["error"] = result.error[:5000]
         run_id = self.client.create_run(self.experiment_id, run_name=result.cell_id, tags=run_tags).info.run_id
-        self.client.log_batch(run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
+        problem_info = {f"problem.{k}": v for k, v in result.extra.get("problem_info", {}).items()}
+        all_params = {**params, **problem_info}
+        self.client.log_batch(run_id, params=[Param(k, str(v)[:6000]) for k, v in all_params.items()])
 
         history_path = trial_dir / HISTORY_FILE
         history = pl.read_parquet(history_path) if history_path.is_file() else None
@@ -149,4 +152,4 @@ def _summary(result: TrialResult, history: pl.DataFrame | None) -> dict[str, flo
 
 def _metric(key: str, value: float, step: int = 0) -> Metric:
     value = float(value)
-    return Metric(key, value if np.isfinite(value) else float("nan"), timestamp=0, step=step)
+    return Metric(key, value if np.isfinite(value) else float("nan"), timestamp=int(time.time() * 1000), step=step)

@@ -58,6 +58,7 @@ def test_spec_hash_ignores_where_results_go_but_not_what_runs():
         ({"methods": []}, "'methods' must be a non-empty list"),
         ({"methods": [{"name": "database", "params": {"lr": 1}}]}, "unexpected keyword argument 'lr'"),
         ({"methods": ["database", "database"]}, "appears twice"),
+        ({"tasks": [{"name": "electronegativity", "params": {"n_initial": 0}}]}, "n_initial must be positive"),
         ({"colour": "blue"}, "unknown key 'colour'"),
         ({"suite": "has space"}, "'suite' must be a name"),
         ({"resources": {"cpu": -1}}, "resources.cpu must be a number >= 0.0"),
