@@ -26,7 +26,7 @@ from harness.history import TRIALS_DIR, TrialResult, write_history
 from harness.oracle import BudgetedOracle
 from harness.spec import Cell
 
-FLUSH_SECONDS = 30.0
+FLUSH_SECONDS = 5.0
 REPORT_SECONDS = 1.0
 
 

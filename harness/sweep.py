@@ -230,13 +230,20 @@ class _TrackTrials(tune.Callback):
         self._log(trial, error=None)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self._log(trial, error=str(trial.get_error() or "trial failed"))
+        self._log(trial, error=_error_text(trial))
 
     def _log(self, trial, error: str | None) -> None:
         cell = _cell_of(trial)
         trial_dir = self.run_dir / TRIALS_DIR / cell.cell_id
         result = _read_or_reconstruct(cell, trial_dir, error)
         self.tracker.log_trial(self.parent_id, result, trial_dir, self.tags, _trial_params(cell))
+
+
+def _error_text(trial) -> str:
+    """Ray Tune's record of a trial's failure (the local error file, written before callbacks run)."""
+    path = Path(trial.error_file) if trial.error_file else None
+    text = path.read_text() if path is not None and path.is_file() else str(trial.get_error() or "")
+    return text.strip() or "trial failed without an error message"
 
 
 def _read_or_reconstruct(cell: Cell, trial_dir: Path, error: str | None) -> TrialResult:
@@ -248,11 +255,17 @@ def _read_or_reconstruct(cell: Cell, trial_dir: Path, error: str | None) -> Tria
     result = TrialResult(
         cell_id=cell.cell_id, method=cell.method_label, task=cell.task, problem=cell.problem, seed=cell.seed,
         status="failed", budget=cell.budget,
-        error=(error or "trial process died without a result").strip().splitlines()[-1],
+        error="trial process died without a result: " + _first_line(error or "no error recorded"),
         traceback=error,
     )
     result.write(trial_dir)
     return result
+
+
+def _first_line(text: str) -> str:
+    """The first line of an error text that says something (Tune prefixes a 'Failure # n' header)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("Failure #")]
+    return lines[0][:500] if lines else text.strip()
 
 
 class _ProgressBar(tune.Callback):

@@ -55,3 +55,22 @@ def small_spec(run_dir: Path, dataset: Path, **changes) -> dict:
     }
     spec.update(changes)
     return spec
+
+
+@pytest.fixture(scope="session")
+def trial_context(small_dataset_csv, tmp_path_factory):
+    """A TrialContext over the small dataset with both property tasks prepared (no Ray needed)."""
+    from harness import registry
+    from harness.dataset import Dataset
+    from harness.runner import TrialContext
+    from harness.store import ArtifactStore
+
+    registry.load(["tests.plugins.methods"])
+    root = tmp_path_factory.mktemp("context")
+    dataset = Dataset.from_file(small_dataset_csv)
+    dataset.save(root / "dataset.parquet")
+    store = ArtifactStore(root / "store")
+    tasks = {name: str(registry.get_task(name)().prepare(store, dataset))
+             for name in ("electronegativity", "formation_energy")}
+    return TrialContext(suite="t", run_dir=str(root / "run"), dataset_path=str(root / "dataset.parquet"),
+                        task_artifacts=tasks, plugins=("tests.plugins.methods",))

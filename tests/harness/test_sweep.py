@@ -103,3 +103,20 @@ def test_rerunning_into_a_used_run_dir_without_resume_is_refused(first_sweep, sm
 
     with pytest.raises(UserError, match="already holds a sweep; use --resume"):
         run_sweep(parse_spec(small_spec(first_sweep.run_dir, small_dataset_csv)), progress=False)
+
+
+def test_a_killed_trial_is_recorded_as_failed(local_ray, artifact_root, small_dataset_csv, tmp_path):
+    spec = parse_spec(small_spec(
+        tmp_path / "run", small_dataset_csv, plugins=["tests.plugins.methods"],
+        methods=[{"name": "dies_on_seed", "params": {"seed_to_fail": 0, "after_calls": 2}}],
+        tasks=[{"name": "electronegativity", "budget": 4}],
+    ))
+    outcome = run_sweep(spec, progress=False)
+    assert outcome.failed == ["electronegativity.electronegativity.dies_on_seed.s0"]
+    assert outcome.complete == ["electronegativity.electronegativity.dies_on_seed.s1"]
+    result = {r.cell_id: r for r in read_results(outcome.run_dir)}[outcome.failed[0]]
+    assert result.status == "failed"
+    assert result.error.startswith("trial process died without a result: ")
+    assert "died" in result.traceback.lower() or "exit" in result.traceback.lower()
+    status = {r.info.run_name: r.info.status for r in children(outcome)}
+    assert status == {outcome.failed[0]: "FAILED", outcome.complete[0]: "FINISHED"}

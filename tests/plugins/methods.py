@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from harness.registry import register_method
@@ -47,3 +49,15 @@ class ReturnsGarbage(Database):
 
     def tell(self, structures, values):
         assert np.all(np.isfinite(values))
+
+
+@register_method
+class DiesOnSeed(FailOnSeed):
+    """Kills its own worker process (no exception, no cleanup) when the seed matches: a killed trial."""
+
+    name = "dies_on_seed"
+
+    def ask(self, n):
+        if self.seed == self.seed_to_fail and self._next >= self.after_calls:
+            os._exit(1)
+        return Database.ask(self, n)

@@ -1,0 +1,62 @@
+"""The ask/tell loop of one trial, run in-process: rows, batches, seeds, and methods that misbehave."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import polars as pl
+import pytest
+
+from harness.history import TrialResult
+from harness.runner import run_cell
+from harness.spec import Cell
+
+
+def cell(**changes) -> Cell:
+    base = Cell(method="database", method_label="database", method_params={}, task="electronegativity",
+                task_params={}, problem="electronegativity", seed=0, budget=6, batch_size=1)
+    return dataclasses.replace(base, **changes)
+
+
+def history(ctx, c: Cell) -> pl.DataFrame:
+    return pl.read_parquet(ctx.trial_dir(c) / "history.parquet")
+
+
+def test_one_row_per_oracle_call_and_a_complete_result(trial_context):
+    c = cell()
+    result = run_cell(c, trial_context)
+    rows = history(trial_context, c)
+    assert result.status == "complete" and result.n_calls == 6 and rows.height == 6
+    assert rows["step"].to_list() == [1, 2, 3, 4, 5, 6]
+    assert rows["best_so_far"].to_list() == np.maximum.accumulate(rows["score"].to_numpy()).tolist()
+    assert result.final_best == rows["best_so_far"][-1]
+    assert result.direction == "max" and result.initial_best >= result.final_best
+    assert TrialResult.read(trial_context.trial_dir(c)).status == "complete"
+
+
+def test_batches_never_exceed_the_budget(trial_context):
+    c = cell(batch_size=4, seed=3)
+    run_cell(c, trial_context)
+    assert history(trial_context, c)["batch"].to_list() == [1, 1, 1, 1, 2, 2]
+
+
+def test_the_seed_and_cell_fix_the_proposals(trial_context):
+    a, relabelled, other_seed = cell(seed=5), cell(seed=5, method_label="database_b"), cell(seed=6)
+    run_cell(a, trial_context)
+    first = history(trial_context, a)["cif"].to_list()
+    run_cell(a, trial_context)
+    assert history(trial_context, a)["cif"].to_list() == first, "same cell, same proposals"
+    for c in (relabelled, other_seed):
+        run_cell(c, trial_context)
+        assert history(trial_context, c)["cif"].to_list() != first, f"{c.cell_id} must draw its own stream"
+
+
+def test_a_method_returning_garbage_fails_the_trial_with_a_clear_error(trial_context):
+    c = cell(method="returns_garbage", method_label="returns_garbage")
+    with pytest.raises(TypeError):
+        run_cell(c, trial_context)
+    result = TrialResult.read(trial_context.trial_dir(c))
+    assert result.status == "failed"
+    assert result.error == "TypeError: returns_garbage.ask returned a str, expected pymatgen Structure or None"
+    assert history(trial_context, c).height == 0
