@@ -67,7 +67,7 @@ class TrialResult:
 
     @classmethod
     def read(cls, trial_dir: Path) -> "TrialResult":
-        return cls(**json.loads((trial_dir / RESULT_FILE).read_text()))
+        return cls(**json.loads((trial_dir / RESULT_FILE).read_text(encoding="utf-8")))
 
 
 def history_frame(rows: list[dict]) -> pl.DataFrame:
@@ -86,7 +86,7 @@ def write_history(trial_dir: Path, rows: list[dict]) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 

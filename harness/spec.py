@@ -256,8 +256,7 @@ def _methods(value: Any) -> tuple[MethodSpec, ...]:
         registry.construct(registry.get_method(name), params, f"{where} ({name})")
         label = _name(entry.get("label", name), f"{where}.label")
         methods.append(MethodSpec(name=name, label=label, params=params))
-    labels = [m.label for m in methods]
-    duplicate = next((x for x in labels if labels.count(x) > 1), None)
+    duplicate = _first_duplicate([m.label for m in methods])
     if duplicate:
         raise UserError(f"method {duplicate!r} appears twice; give each setting a distinct 'label'")
     return tuple(methods)
@@ -284,11 +283,14 @@ def _tasks(value: Any) -> tuple[TaskSpec, ...]:
             budget = _positive_int(budget, f"{where}.budget")
         batch_size = _positive_int(entry.get("batch_size", 1), f"{where}.batch_size")
         tasks.append(TaskSpec(name=name, params=params, problems=problems, budget=budget, batch_size=batch_size))
-    names = [t.name for t in tasks]
-    duplicate = next((x for x in names if names.count(x) > 1), None)
+    duplicate = _first_duplicate([t.name for t in tasks])
     if duplicate:
         raise UserError(f"task {duplicate!r} appears twice")
     return tuple(tasks)
+
+
+def _first_duplicate(names: list[str]) -> str | None:
+    return next((x for x in names if names.count(x) > 1), None)
 
 
 def _entries(value: Any, where: str) -> list[dict]:
