@@ -164,12 +164,9 @@ def test_bundled_file_matches_provenance(bundled_table: pl.DataFrame) -> None:
     assert file_digest(bundled_path()) in provenance
 
 
-def test_bundled_dataset_counts(request: pytest.FixtureRequest) -> None:
-    """Element-count histogram of the fully parsed bundled set (uses a session fixture when one exists)."""
-    try:
-        ds = request.getfixturevalue("bundled_dataset")
-    except pytest.FixtureLookupError:
-        pytest.skip("no session fixture `bundled_dataset` (parsing all 2,485 CIFs takes ~10 s)")
+def test_bundled_dataset_counts(bundled_dataset) -> None:
+    """Element-count histogram of the fully parsed bundled set."""
+    ds = bundled_dataset
     assert len(ds) == 2485 and ds.skipped == 0
     counts = dict(ds.table.group_by("n_elements").len().iter_rows())
     assert [counts.get(n, 0) for n in (1, 2, 3, 4)] == [27, 496, 1446, 460]
