@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, help="output directory (default: reports/<suite>)")
     report.set_defaults(func=_report)
 
+    regress = sub.add_parser("regress", help="compare a run with the baseline; exit 1 on any regression")
+    regress.add_argument("run_dir", type=Path)
+    regress.add_argument("--baseline", type=Path, help="baseline JSON (default: reports/<suite>/baseline.json)")
+    regress.add_argument("--update-baseline", action="store_true", help="accept this run as the new baseline")
+    regress.set_defaults(func=_regress)
+
     listing = sub.add_parser("list", help="list registered methods and tasks")
     listing.add_argument("--plugin", action="append", default=[], help="also import this module")
     listing.set_defaults(func=_list)
@@ -85,6 +91,24 @@ def _report(args: argparse.Namespace) -> int:
     paths = write_report(args.run_dir, out)
     print(f"report: {paths.out_dir}")
     return 0
+
+
+def _regress(args: argparse.Namespace) -> int:
+    from harness import regress
+    from harness.report import suite_name
+
+    if not args.run_dir.is_dir():
+        raise UserError(f"run directory not found: {args.run_dir}")
+    baseline = args.baseline or Path("reports") / suite_name(args.run_dir) / "baseline.json"
+    if args.update_baseline:
+        record = regress.write_baseline(args.run_dir, baseline)
+        print(f"baseline {baseline}: {len(record['cells'])} cells from {args.run_dir}")
+        return 0
+    verdicts = regress.compare(regress.read_baseline(baseline), regress.summarise(args.run_dir))
+    print(regress.format_table(verdicts))
+    regressed = [v.cell for v in verdicts if v.regressed]
+    print(f"{len(regressed)} of {len(verdicts)} cells regressed" + (f": {', '.join(regressed)}" if regressed else ""))
+    return 1 if regressed else 0
 
 
 def _list(args: argparse.Namespace) -> int:

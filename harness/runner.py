@@ -10,6 +10,7 @@ exception is re-raised for Ray Tune to count.
 from __future__ import annotations
 
 import hashlib
+import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import ray
 from pymatgen.core import Structure
 
 from harness import registry
@@ -102,7 +104,7 @@ def _loop(
     problem = task.load_problem(cell.problem, dataset, Path(ctx.task_artifacts[cell.task]))
     result.direction = problem.direction
     result.initial_best = problem.best(problem.initial_values)
-    result.extra = {"problem_info": problem.info, "invalid_penalty": problem.invalid_penalty}
+    result.extra = {"problem_info": problem.info, "invalid_penalty": problem.invalid_penalty, "node": _node()}
 
     method = registry.get_method(cell.method)(**cell.method_params)
     artifact = ctx.method_artifacts.get(method_artifact_key(cell.method_label, cell.task))
@@ -154,6 +156,13 @@ def _loop(
         if report is not None and now - last_report > REPORT_SECONDS:
             report({"calls": oracle.calls, "best_so_far": best, "done": False})
             last_report = now
+
+
+def _node() -> str:
+    """The Ray node this trial runs on (its id), or the host name outside Ray."""
+    if ray.is_initialized():
+        return ray.get_runtime_context().get_node_id()
+    return socket.gethostname()
 
 
 def _checked(candidates: object, n: int, method: str) -> list[Structure | None]:

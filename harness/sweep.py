@@ -47,15 +47,15 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
     """Run every cell of ``spec`` (or, with ``resume``, every cell not yet complete) and report."""
     run_dir = spec.resolved_run_dir
     cells, skipped = spec.grid()
-    state = _open_run_dir(spec, run_dir, resume)
-    for s in skipped:
-        print(f"skipped: {s.method_label} x {s.task}: {s.reason}", file=sys.stderr)
-
-    todo = [c for c in cells if not _is_complete(run_dir, c)]
     started_ray = _init_ray(address)
     try:
-        ctx = _prepare(spec, run_dir)
         uri = tracking_uri(spec.tracking_uri, run_dir)
+        _check_tracking_reaches_every_node(uri)
+        state = _open_run_dir(spec, run_dir, resume)
+        for s in skipped:
+            print(f"skipped: {s.method_label} x {s.task}: {s.reason}", file=sys.stderr)
+        todo = [c for c in cells if not _is_complete(run_dir, c)]
+        ctx = _prepare(spec, run_dir)
         artifact_location = None if spec.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") else (
             (run_dir / "mlartifacts").as_uri()
         )
@@ -83,6 +83,16 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
     finally:
         if started_ray:
             ray.shutdown()
+
+
+def _check_tracking_reaches_every_node(uri: str) -> None:
+    """On a multi-node cluster the embedded SQLite store is not shared: insist on a tracking server."""
+    nodes = sum(1 for n in ray.nodes() if n["Alive"])
+    if nodes > 1 and uri.startswith("sqlite:"):
+        raise UserError(
+            f"this Ray cluster has {nodes} nodes: set tracking.uri in the spec or MLFLOW_TRACKING_URI "
+            "to an MLflow tracking server"
+        )
 
 
 def _open_run_dir(spec: Spec, run_dir: Path, resume: bool) -> dict:

@@ -1,0 +1,44 @@
+"""Sweeps on a multi-node Ray cluster started on this machine (head + 2 workers)."""
+
+from __future__ import annotations
+
+import pytest
+import ray
+from ray.cluster_utils import Cluster
+
+from harness.errors import UserError
+from harness.history import read_results
+from harness.spec import parse_spec
+from harness.sweep import run_sweep
+from tests.harness.conftest import REPO, small_spec
+
+
+@pytest.fixture(scope="module")
+def three_nodes():
+    env = {"env_vars": {"PYTHONPATH": str(REPO)}}
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "resources": {"head_node": 1}})
+    cluster.add_node(num_cpus=1, resources={"worker_a": 1})
+    cluster.add_node(num_cpus=1, resources={"worker_b": 1})
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, runtime_env=env, logging_level="WARNING")
+    yield cluster
+    ray.shutdown()
+    cluster.shutdown()
+
+
+def test_trials_spread_over_nodes(three_nodes, artifact_root, small_dataset_csv, mlflow_server, tmp_path):
+    spec = parse_spec(small_spec(tmp_path / "run", small_dataset_csv, seeds=3,
+                                 tracking={"uri": mlflow_server, "experiment": "multinode"}))
+    outcome = run_sweep(spec, progress=False)
+    assert len(outcome.complete) == 6 and not outcome.failed
+    nodes = {r.extra["node"] for r in read_results(outcome.run_dir)}
+    alive = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    assert len(nodes) > 1 and nodes <= alive, "trials ran on more than one node of the cluster"
+
+
+def test_a_multinode_sweep_needs_a_tracking_server(three_nodes, small_dataset_csv, tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    spec = parse_spec(small_spec(tmp_path / "run", small_dataset_csv))
+    with pytest.raises(UserError, match="this Ray cluster has 3 nodes: set tracking.uri"):
+        run_sweep(spec, progress=False)
+    assert not (tmp_path / "run").exists(), "nothing is written before the check"
