@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
 
 from harness.history import HISTORY_FILE, TrialResult
 

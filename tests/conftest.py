@@ -1,10 +1,102 @@
-"""Fixtures shared across the test suite."""
+"""Fixtures shared across the test suite: data, artifact store, Ray, an MLflow server, a trial context."""
 
 from __future__ import annotations
 
-import pytest
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
-from harness.dataset import Dataset
+import pytest
+import ray
+
+from harness.dataset import Dataset, bundled_path, read_table
+from tests.helpers import REPO, free_port
+
+
+
+@pytest.fixture(scope="session")
+def small_dataset_csv(tmp_path_factory) -> Path:
+    """300 crystals of the bundled set (every 8th row), so prepare steps take seconds, not a minute."""
+    path = tmp_path_factory.mktemp("data") / "small.csv"
+    read_table(bundled_path()).gather_every(8).head(300).write_csv(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def artifact_root(tmp_path_factory) -> Path:
+    """One artifact store for the whole test session: prepared once, reused by every sweep."""
+    root = tmp_path_factory.mktemp("artifacts")
+    os.environ["CRYSTALBENCH_ARTIFACTS"] = str(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray shared by a module's sweeps (sweeps do not shut down a Ray they did not start)."""
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="WARNING",
+        runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}},
+    )
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def trial_context(small_dataset_csv, tmp_path_factory):
+    """A TrialContext over the small dataset with both property tasks prepared (no Ray needed)."""
+    from harness import registry
+    from harness.dataset import Dataset
+    from harness.runner import TrialContext
+    from harness.store import ArtifactStore
+
+    registry.load(["tests.plugins.methods"])
+    root = tmp_path_factory.mktemp("context")
+    dataset = Dataset.from_file(small_dataset_csv)
+    dataset.save(root / "dataset.parquet")
+    store = ArtifactStore(root / "store")
+    tasks = {name: str(registry.get_task(name)().prepare(store, dataset))
+             for name in ("electronegativity", "formation_energy")}
+    return TrialContext(suite="t", run_dir=str(root / "run"), dataset_path=str(root / "dataset.parquet"),
+                        task_artifacts=tasks, plugins=("tests.plugins.methods",))
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """``mlflow server`` with a SQLite backend, in its own process group (it spawns worker children)."""
+    root = tmp_path_factory.mktemp("mlflow")
+    port = free_port()
+    mlflow = Path(sys.executable).with_name("mlflow")
+    proc = subprocess.Popen(
+        [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "art")],
+        stdout=open(root / "server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"mlflow server did not start: {(root / 'server.log').read_text()[-2000:]}")
+            time.sleep(1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 from harness.history import read_histories
 from harness.spec import parse_spec
 from harness.sweep import run_sweep
-from tests.harness.conftest import small_spec
+from tests.helpers import small_spec
 
 BUDGET = 6
 

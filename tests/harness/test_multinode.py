@@ -10,7 +10,7 @@ from harness.errors import UserError
 from harness.history import read_results
 from harness.spec import parse_spec
 from harness.sweep import run_sweep
-from tests.harness.conftest import REPO, small_spec
+from tests.helpers import REPO, small_spec
 
 
 @pytest.fixture(scope="module")

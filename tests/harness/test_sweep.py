@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -12,7 +11,7 @@ from mlflow import MlflowClient
 from harness.history import read_histories, read_results
 from harness.spec import parse_spec
 from harness.sweep import run_sweep
-from tests.harness.conftest import small_spec
+from tests.helpers import small_spec
 
 VALUE_COLUMNS = ["cell_id", "step", "value", "score", "valid", "physically_valid", "best_so_far", "cif"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 
@@ -61,3 +62,17 @@ class DiesOnSeed(FailOnSeed):
         if self.seed == self.seed_to_fail and self._next >= self.after_calls:
             os._exit(1)
         return Database.ask(self, n)
+
+
+@register_method
+class SlowDatabase(Database):
+    """The database baseline, sleeping in every ask: trials long enough to be interrupted."""
+
+    name = "slow_database"
+
+    def __init__(self, seconds_per_ask: float = 0.2):
+        self.seconds_per_ask = seconds_per_ask
+
+    def ask(self, n):
+        time.sleep(self.seconds_per_ask)
+        return super().ask(n)
