@@ -128,12 +128,12 @@ def _is_complete(run_dir: Path, cell: Cell) -> bool:
 
 
 def _init_ray(address: str | None) -> bool:
-    """Connect to ``address`` or start a local Ray; True if this call started it."""
+    """Connect to ``address`` or start a fresh local Ray; True if this call started or joined it."""
     if ray.is_initialized():
         return False
     path = os.pathsep.join(p for p in [os.getcwd(), os.environ.get("PYTHONPATH", "")] if p)
     ray.init(
-        address=address,
+        address=address or "local",  # never attach to a stale `ray start` cluster by accident
         include_dashboard=False,
         logging_level="WARNING",
         runtime_env={"env_vars": {"PYTHONPATH": path}},
@@ -142,15 +142,21 @@ def _init_ray(address: str | None) -> bool:
 
 
 def _prepare(spec: Spec, run_dir: Path) -> TrialContext:
-    """Build (or find) the dataset, task and method artifacts as Ray tasks, in parallel where independent."""
+    """Build (or find) the dataset, task and method artifacts as Ray tasks, in parallel where independent.
+
+    Method artifacts (trained generative models) are built once per method setting, whatever the
+    tasks, and ask for a whole GPU when the cluster has one.
+    """
     store_root = str(spec.resolved_artifacts)
     source = Path(spec.dataset) if spec.dataset else bundled_path()
     dataset_path = ray.get(_prepare_dataset.remote(str(source), store_root))
     task_refs = {t.name: _prepare_task.remote(t.name, t.params, store_root, dataset_path, list(spec.plugins))
                  for t in spec.tasks}
+    train = _prepare_method.options(num_gpus=1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0)
+    trained = {m.label: train.remote(m.name, m.params, store_root, dataset_path, list(spec.plugins))
+               for m in spec.methods}
     method_refs = {
-        method_artifact_key(m.label, t.name): _prepare_method.remote(
-            m.name, m.params, store_root, dataset_path, list(spec.plugins))
+        method_artifact_key(m.label, t.name): trained[m.label]
         for m in spec.methods
         for t in spec.tasks
         if registry.incompatibility(m.name, t.name) is None
