@@ -1,0 +1,8 @@
+"""Crystal-LSBO (Boyar et al. 2024): four VAEs over a P1 representation, LSBO in the Combined-VAE space.
+
+``crystal_lsbo`` (Algorithm 1), ``crystal_lca_lsbo`` (Algorithm 2) and
+``random_search`` share one trained stack, built once per content hash by
+``prepare`` (see ``latent_space.py``).
+"""
+
+from methods.crystal_lsbo import lsbo, random_search  # noqa: F401

@@ -1,0 +1,47 @@
+"""A tiny Crystal-LSBO stack on the 300-crystal test dataset, trained once per session in seconds."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.dataset import Dataset
+from harness.runner import TrialContext, method_artifact_key
+from harness.store import ArtifactStore
+from methods.crystal_lsbo.latent_space import StackConfig, prepare_stack
+
+TINY = {"max_sites": 20, "part_epochs": 2, "combined_epochs": 3, "quality_samples": 40, "batch_size": 32}
+METHODS = ("crystal_lsbo", "crystal_lca_lsbo", "random_search")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Two threads on a shared 2-core machine thrash; trials under Ray get one thread per CPU anyway."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def small_dataset(trial_context) -> Dataset:  # noqa: F811
+    return Dataset.load(Path(trial_context.dataset_path))
+
+
+@pytest.fixture(scope="session")
+def tiny_stack(small_dataset, tmp_path_factory) -> Path:
+    """The tiny stack's artifact directory."""
+    store = ArtifactStore(tmp_path_factory.mktemp("lsbo_store"))
+    return prepare_stack(store, small_dataset, StackConfig(**TINY))
+
+
+@pytest.fixture(scope="session")
+def lsbo_context(trial_context, tiny_stack, tmp_path_factory) -> TrialContext:  # noqa: F811
+    """``trial_context`` with the tiny stack as every Crystal-LSBO method's artifact, on both tasks."""
+    artifacts = {method_artifact_key(m, t): str(tiny_stack)
+                 for m in METHODS for t in ("electronegativity", "formation_energy")}
+    return dataclasses.replace(trial_context, run_dir=str(tmp_path_factory.mktemp("lsbo_run")),
+                               method_artifacts=artifacts)
