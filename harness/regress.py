@@ -7,9 +7,10 @@ A cell regresses when any of these holds (thresholds are ``Thresholds``' default
   the exact test, 4 seeds a side is the fewest that can reach p < 0.05 (the
   nightly spec uses 5); identical reruns give p = 1;
 * **lost validity** — the valid-proposal rate drops by more than 10 points;
-* **slow-down** — wall time per oracle call (the method's ask/tell time plus the
-  oracle's, from the history; trial start-up is excluded, being mostly noise on
-  a shared machine) grows more than 3× and by at least 10 ms;
+* **slow-down** — the median wall time per oracle call (the method's ask/tell
+  time plus the oracle's, from the history; the median, so that first-call
+  warm-up does not count; trial start-up is excluded, being mostly noise on a
+  shared machine) grows more than 3× and by at least 10 ms;
 * **missing** — a baseline cell has no complete trial in the run.
 
 The baseline is JSON: per cell its direction, per-seed final bests, validity
@@ -63,7 +64,7 @@ def summarise(run_dir: Path) -> dict:
         raise UserError(f"no complete trials under {run_dir}")
     history = read_histories(run_dir)
     per_cell = history.group_by("cell_id").agg(
-        pl.col("valid").mean(), (pl.col("method_time_s") + pl.col("oracle_time_s")).mean().alias("seconds")
+        pl.col("valid").mean(), (pl.col("method_time_s") + pl.col("oracle_time_s")).median().alias("seconds")
     )
     valid = dict(zip(per_cell["cell_id"], per_cell["valid"]))
     seconds = dict(zip(per_cell["cell_id"], per_cell["seconds"]))
