@@ -15,10 +15,12 @@ dimension, i.e. RBF-ARD) on the labelled latents, log-EI maximised over
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
 from botorch.acquisition import LogExpectedImprovement
+from botorch.exceptions import InputDataWarning
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.transforms import Normalize, Standardize
@@ -61,8 +63,10 @@ class LatentBO:
     def model(self, X: Tensor, Y: Tensor) -> SingleTaskGP:
         """The GP on (X, Y), its hyperparameters fitted or reused as the settings say."""
         X, Y = X.to(torch.float64), Y.to(torch.float64).reshape(-1, 1)
-        gp = SingleTaskGP(X, Y, input_transform=Normalize(X.shape[-1], bounds=self.bounds),
-                          outcome_transform=Standardize(1))
+        with warnings.catch_warnings():  # encoded crystals may lie outside the search box; that is fine for the GP
+            warnings.simplefilter("ignore", InputDataWarning)
+            gp = SingleTaskGP(X, Y, input_transform=Normalize(X.shape[-1], bounds=self.bounds),
+                              outcome_transform=Standardize(1))
         refit = self._hyper is None or self._since_fit >= self.settings.refit_every
         warm = self._hyper is not None and (self.settings.warm_start or not refit)
         if warm:

@@ -27,7 +27,7 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="session")
-def small_dataset(trial_context) -> Dataset:  # noqa: F811
+def small_dataset(trial_context) -> Dataset:
     return Dataset.load(Path(trial_context.dataset_path))
 
 
@@ -39,7 +39,7 @@ def tiny_stack(small_dataset, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def lsbo_context(trial_context, tiny_stack, tmp_path_factory) -> TrialContext:  # noqa: F811
+def lsbo_context(trial_context, tiny_stack, tmp_path_factory) -> TrialContext:
     """``trial_context`` with the tiny stack as every Crystal-LSBO method's artifact, on both tasks."""
     artifacts = {method_artifact_key(m, t): str(tiny_stack)
                  for m in METHODS for t in ("electronegativity", "formation_energy")}

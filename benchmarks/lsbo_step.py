@@ -1,0 +1,122 @@
+"""Time of one Crystal-LSBO iteration (GP fit + log-EI optimisation + decode + oracle) as the labelled set grows.
+
+Side by side in one run, on the default trained stack and the electronegativity
+oracle: the incremental pattern of ``methods/crystal_lsbo/bo.py`` (hyperparameters
+re-fitted every 10 proposals, warm-started) against the reference pattern of the
+paper's code (a new GP fitted from default hyperparameters every iteration, 10
+restarts, 512 raw samples). The labelled set is the task's 100 initial crystals
+plus uniform latents from the search box, decoded and labelled by the oracle.
+
+At each size the incremental pattern is timed over a whole refit cycle (one warm
+refit + the conditioned-only iterations) after an untimed fit, as in a long run;
+the reference over ``--ref-iters`` iterations. Then both run ``--iters`` LSBO
+iterations from the initial 100 crystals with the same seed; their best values
+are printed.
+
+    python benchmarks/lsbo_step.py [--sizes 100 600 1100] [--iters 25] [--out benchmarks/results/lsbo_step.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from harness import registry
+from harness.dataset import Dataset
+from harness.store import ArtifactStore
+from methods.crystal_lsbo.bo import REFERENCE, BOSettings, LatentBO
+from methods.crystal_lsbo.latent_space import LatentSpace, StackConfig, prepare_stack
+from tasks.base import Problem
+
+PATTERNS = {"incremental": BOSettings(), "reference": REFERENCE}
+
+
+def step(bo: LatentBO, space: LatentSpace, problem: Problem, X: torch.Tensor, Y: torch.Tensor, seed: int):
+    """One LSBO iteration; returns the grown (X, Y) and the oracle value."""
+    z = bo.propose(X, Y, seed)
+    structures = space.decode(z.to(torch.float32))
+    value = problem.oracle(structures)
+    value = np.where(np.isnan(value), problem.invalid_penalty, value)
+    return torch.cat([X, z]), torch.cat([Y, torch.as_tensor(value, dtype=torch.float64)]), float(value[0])
+
+
+def labelled_set(space: LatentSpace, problem: Problem, size: int, rng: np.random.Generator):
+    """Initial latents and values plus ``size - 100`` decoded uniform latents with their oracle values."""
+    X = space.encode_structures(problem.initial_structures()).to(torch.float64)
+    Y = torch.as_tensor(problem.initial_values, dtype=torch.float64)
+    extra = size - len(X)
+    if extra > 0:
+        z = torch.as_tensor(rng.uniform(-3, 3, (extra, X.shape[1])), dtype=torch.float32)
+        values = problem.oracle(space.decode(z))
+        values = np.where(np.isnan(values), problem.invalid_penalty, values)
+        X, Y = torch.cat([X, z.to(torch.float64)]), torch.cat([Y, torch.as_tensor(values, dtype=torch.float64)])
+    return X, Y
+
+
+def time_pattern(name: str, space: LatentSpace, problem: Problem, X, Y, ref_iters: int) -> float:
+    """Mean seconds per iteration at the size of (X, Y)."""
+    settings = PATTERNS[name]
+    bo = LatentBO(X.shape[1], 3.0, settings)
+    iters = ref_iters
+    if name == "incremental":
+        bo.propose(X, Y, seed=0)  # untimed: the hyperparameters a long run would carry in
+        bo._since_fit = settings.refit_every  # the timed window starts with a (warm) refit
+        iters = settings.refit_every
+    start = time.perf_counter()
+    for i in range(iters):
+        X, Y, _ = step(bo, space, problem, X, Y, seed=1 + i)
+    return (time.perf_counter() - start) / iters
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 600, 1100])
+    parser.add_argument("--ref-iters", type=int, default=1, help="timed reference iterations per size")
+    parser.add_argument("--iters", type=int, default=25, help="LSBO iterations for the final-best comparison")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/lsbo_step.json"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    registry.load()
+    store = ArtifactStore(Path("~/.cache/crystalbench/artifacts").expanduser())
+    dataset = Dataset.from_file()
+    task = registry.get_task("electronegativity")()
+    problem = task.load_problem("electronegativity", dataset, task.prepare(store, dataset))
+    space = LatentSpace.load(prepare_stack(store, dataset, StackConfig()))
+    rng = np.random.default_rng(args.seed)
+
+    rows = []
+    print(f"{'labelled':>8} {'incremental s/it':>17} {'reference s/it':>15} {'ratio':>6}")
+    for size in args.sizes:
+        X, Y = labelled_set(space, problem, size, rng)
+        times = {name: time_pattern(name, space, problem, X, Y, args.ref_iters) for name in PATTERNS}
+        rows.append({"labelled": size, **{f"{k}_s_per_iter": v for k, v in times.items()},
+                     "ratio": times["reference"] / times["incremental"]})
+        print(f"{size:>8} {times['incremental']:>17.3f} {times['reference']:>15.3f} {rows[-1]['ratio']:>6.1f}",
+              flush=True)
+
+    finals = {}
+    for name, settings in PATTERNS.items():
+        X, Y = labelled_set(space, problem, 0, rng)
+        bo = LatentBO(X.shape[1], 3.0, settings)
+        start = time.perf_counter()
+        for i in range(args.iters):
+            X, Y, _ = step(bo, space, problem, X, Y, seed=args.seed * 1000 + i)
+        finals[name] = {"best_proposed": float(Y[-args.iters:].max()), "initial_best": float(Y[:-args.iters].max()),
+                        "seconds": time.perf_counter() - start}
+        print(f"{name}: best of {args.iters} proposals {finals[name]['best_proposed']:.4f} "
+              f"(initial best {finals[name]['initial_best']:.4f}), {finals[name]['seconds']:.1f} s", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"sizes": rows, "final_best": finals, "iters": args.iters,
+                                    "task": "electronegativity", "seed": args.seed}, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
