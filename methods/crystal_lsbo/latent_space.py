@@ -54,11 +54,15 @@ class StackConfig:
     train_seed: int = 0
     quality_samples: int = 1000
 
-    @classmethod
-    def from_params(cls, params: dict) -> "StackConfig":
-        """The stack settings among a method's spec parameters (the others are ignored)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in params.items() if k in names})
+    def __post_init__(self) -> None:
+        """Coerce numbers to the declared types, so ``w: 5`` and ``w: 5.0`` give one artifact key."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"stack setting {f.name} must be a number, got {value!r}")
+            if f.type == "int" and not float(value).is_integer():
+                raise ValueError(f"stack setting {f.name} must be an integer, got {value!r}")
+            object.__setattr__(self, f.name, int(value) if f.type == "int" else float(value))
 
     def part_key(self) -> dict:
         return {k: v for k, v in asdict(self).items()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from harness.store import ArtifactStore
@@ -50,3 +51,11 @@ def test_prepare_is_deterministic_and_shares_the_part_vaes(tiny_stack, small_dat
     other = prepare_stack(store, small_dataset, StackConfig(**TINY | {"latent_dim": 16, "beta": 0.1}))
     assert other != again and len(list((tmp_path / "crystal_lsbo_parts").iterdir())) == 1
     assert LatentSpace.load(other).config.latent_dim == 16
+
+
+def test_settings_written_as_int_or_float_share_one_artifact_key():
+    assert StackConfig(w=5, beta=1).part_key() == StackConfig(w=5.0, beta=1.0).part_key()
+    assert StackConfig(w=5) == StackConfig(w=5.0) and isinstance(StackConfig(w=5).w, float)
+    for bad in ({"latent_dim": 2.5}, {"beta": "0.1"}, {"w": True}):
+        with pytest.raises(ValueError):
+            StackConfig(**bad)
