@@ -1,12 +1,15 @@
 """Content-addressed artifact store: build once per (data, config, code version), reuse everywhere.
 
 An artifact is a directory named by the sha256 of its key (a JSON-able dict).
-Builders write into a temporary sibling directory that is renamed into place,
-so concurrent builders never see or leave a half-written artifact.
+Builders of one key take a lock file, so concurrent prepare steps (several
+methods sharing one trained model, say) build it once and the others wait; the
+builder writes into a temporary sibling directory renamed into place, so no
+reader ever sees a half-written artifact.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -40,15 +43,17 @@ class ArtifactStore:
         if (final / "key.json").is_file():
             return final
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-        try:
-            build(tmp)
-            (tmp / "key.json").write_text(json.dumps({"code_version": __version__, **key}, sort_keys=True, default=str))
+        with open(final.parent / f".{final.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (final / "key.json").is_file():  # built by whoever held the lock before us
+                return final
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
             try:
+                build(tmp)
+                (tmp / "key.json").write_text(
+                    json.dumps({"code_version": __version__, **key}, sort_keys=True, default=str)
+                )
                 os.rename(tmp, final)
-            except OSError:  # another builder won the race; its artifact is equivalent
-                if not (final / "key.json").is_file():
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
         return final
