@@ -24,7 +24,7 @@ from methods.ftcp.quality import measure
 from methods.ftcp.training import MinMax, TrainingConfig, featurise, split, train
 
 ARTIFACT_KIND = "ftcp_vae"
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 2
 METRICS_FILE = "metrics.json"
 
 
