@@ -10,7 +10,6 @@ representation or training code changes); the store adds the package version.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import time
 from pathlib import Path
@@ -34,18 +33,8 @@ def artifact_key(dataset: Dataset, config: TrainingConfig) -> dict:
 
 
 def prepare(store: ArtifactStore, dataset: Dataset, config: TrainingConfig) -> Path:
-    """The artifact directory for (dataset, config), training it first if missing.
-
-    A file lock serialises concurrent builders of the same key on one machine
-    (the sweep prepares each method × task cell separately, so ``ftcp_random``
-    and ``ftcp_local`` on two tasks would otherwise train the same model four times).
-    """
-    key = artifact_key(dataset, config)
-    lock = store.path(ARTIFACT_KIND, key).with_suffix(".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        return store.get_or_build(ARTIFACT_KIND, key, lambda out: build(out, dataset, config))
+    """The artifact directory for (dataset, config), training it first if missing (the store locks the key)."""
+    return store.get_or_build(ARTIFACT_KIND, artifact_key(dataset, config), lambda out: build(out, dataset, config))
 
 
 def build(out: Path, dataset: Dataset, config: TrainingConfig) -> None:
