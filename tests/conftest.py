@@ -38,6 +38,7 @@ def artifact_root(tmp_path_factory) -> Path:
 def local_ray():
     """A local Ray shared by a module's sweeps (sweeps do not shut down a Ray they did not start)."""
     ray.init(
+        address="local",  # a fresh instance, never another session's cluster on this machine
         num_cpus=2,
         include_dashboard=False,
         logging_level="WARNING",
