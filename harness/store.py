@@ -43,7 +43,9 @@ class ArtifactStore:
         if (final / "key.json").is_file():
             return final
         final.parent.mkdir(parents=True, exist_ok=True)
-        with open(final.parent / f".{final.name}.lock", "w") as lock:
+        locks = self.root / ".locks" / kind
+        locks.mkdir(parents=True, exist_ok=True)
+        with open(locks / f"{final.name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if (final / "key.json").is_file():  # built by whoever held the lock before us
                 return final

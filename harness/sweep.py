@@ -316,7 +316,7 @@ class _ProgressBar(tune.Callback):
 
 def _sync(cells: list[Cell], run_dir: Path, tracker: Tracker, parent_id: str, tags: dict[str, str],
           uri: str) -> SweepOutcome:
-    """Make sure every cell with a result on disk has its child run (a driver may have died before logging)."""
+    """Make sure every cell with a result on disk has a finished child run (a driver may have died mid-logging)."""
     outcome = SweepOutcome(run_dir=run_dir, parent_run_id=parent_id, tracking_uri=uri)
     children = tracker.child_runs(parent_id)
     for cell in cells:
@@ -324,7 +324,8 @@ def _sync(cells: list[Cell], run_dir: Path, tracker: Tracker, parent_id: str, ta
         if not (trial_dir / RESULT_FILE).is_file():
             continue
         result = _read_or_reconstruct(cell, trial_dir, None)
-        if cell.cell_id not in children:
+        _, status = children.get(cell.cell_id, (None, None))
+        if status not in ("FINISHED", "FAILED"):  # never logged, or logging was cut off (a killed driver)
             tracker.log_trial(parent_id, result, trial_dir, tags, _trial_params(cell))
         (outcome.complete if result.status == "complete" else outcome.failed).append(cell.cell_id)
     return outcome

@@ -62,14 +62,14 @@ class Tracker:
         self.client.log_batch(parent_id, metrics=[_metric(k, v) for k, v in metrics.items()])
         self.client.set_terminated(parent_id, status="FAILED" if failed else "FINISHED")
 
-    def child_runs(self, parent_id: str) -> dict[str, str]:
-        """cell_id -> run id of the parent's active children."""
+    def child_runs(self, parent_id: str) -> dict[str, tuple[str, str]]:
+        """cell_id -> (run id, status) of the parent's active children."""
         runs, token = {}, None
         while True:
             page = self.client.search_runs(
                 [self.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'", max_results=1000, page_token=token
             )
-            runs.update({r.data.tags.get("cell_id"): r.info.run_id for r in page})
+            runs.update({r.data.tags.get("cell_id"): (r.info.run_id, r.info.status) for r in page})
             token = page.token
             if not token:
                 return runs
