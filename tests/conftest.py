@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ import pytest
 import ray
 
 from harness.dataset import Dataset, bundled_path, read_table
-from tests.helpers import REPO, free_port
+from tests.helpers import REPO, free_port, stop_process_group
 
 
 
@@ -93,11 +92,7 @@ def mlflow_server(tmp_path_factory):
             time.sleep(1)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc, timeout=20)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import REPO, free_port, small_spec
+from tests.helpers import REPO, free_port, small_spec, stop_process_group
 
 BIN = Path(sys.executable).parent
 
@@ -41,11 +40,7 @@ def ray_head(tmp_path_factory):
             time.sleep(2)
         yield {"gcs": f"127.0.0.1:{port}", "jobs": job_api, "env": env}
     finally:
-        os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
+        stop_process_group(head, timeout=30)
 
 
 def write_spec(path: Path, run_dir: Path, dataset: Path) -> Path:
