@@ -1,0 +1,1 @@
+"""csp26: crystal-structure prediction of 26 compounds (LCOM paper, Table 1)."""
