@@ -16,6 +16,26 @@ from harness.dataset import Dataset, bundled_path, read_table
 from tests.helpers import REPO, free_port, stop_process_group
 
 
+EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without interpreter finalisation once pytest has reported.
+
+    In CI the test process once died with SIGSEGV after printing "188 passed":
+    a native library (Ray, torch, xgboost and pyarrow all keep threads) crashed
+    while Python tore down its modules, turning a passing run into a failed one.
+    The verdict is final here, so exit with it directly.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(config.stash.get(EXIT_STATUS, 0))
+
 
 @pytest.fixture(scope="session")
 def small_dataset_csv(tmp_path_factory) -> Path:
