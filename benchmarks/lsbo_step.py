@@ -52,7 +52,7 @@ def step(bo: LatentBO, space: LatentSpace, problem: Problem, X: torch.Tensor, Y:
 
 def labelled_set(space: LatentSpace, problem: Problem, size: int, rng: np.random.Generator):
     """Initial latents and values plus ``size - 100`` decoded uniform latents with their oracle values."""
-    X = space.encode_structures(problem.initial_structures()).to(torch.float64)
+    X = space.encode_structures(problem.initial_structures).to(torch.float64)
     Y = signed(problem, problem.initial_values)
     extra = size - len(X)
     if extra > 0:

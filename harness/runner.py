@@ -27,6 +27,7 @@ from harness.dataset import Dataset
 from harness.history import TRIALS_DIR, TrialResult, write_history
 from harness.oracle import BudgetedOracle
 from harness.spec import Cell
+from methods.base import Exhausted
 
 FLUSH_SECONDS = 5.0
 REPORT_SECONDS = 1.0
@@ -101,7 +102,7 @@ def _loop(
 ) -> None:
     dataset = Dataset.load(Path(ctx.dataset_path))
     task = registry.get_task(cell.task)(**cell.task_params)
-    problem = task.load_problem(cell.problem, dataset, Path(ctx.task_artifacts[cell.task]))
+    problem = task.load_problem(cell.problem, dataset, Path(ctx.task_artifacts[cell.task]), seed=cell.seed)
     result.direction = problem.direction
     result.initial_best = problem.best(problem.initial_values)
     result.extra = {"problem_info": problem.info, "invalid_penalty": problem.invalid_penalty, "node": _node()}
@@ -112,13 +113,21 @@ def _loop(
 
     oracle = BudgetedOracle(problem.oracle, cell.budget, problem.invalid_penalty)
     best = np.nan
+    first = problem.rank(problem.initial_values)[0] if len(problem.initial_values) else None
+    final_structure = problem.initial_structures[first] if first is not None else None
+    final_value = problem.initial_values[first] if first is not None else np.nan
     batch = 0
     last_flush = last_report = time.perf_counter()
     while oracle.remaining > 0:
         batch += 1
         n = min(cell.batch_size, oracle.remaining)
         t0 = time.perf_counter()
-        candidates = _checked(method.ask(n), n, cell.method)
+        try:
+            asked = method.ask(n)
+        except Exhausted as exc:
+            result.extra["exhausted"] = str(exc)
+            break
+        candidates = _checked(asked, n, cell.method)
         t_ask = time.perf_counter() - t0
         evaluation = oracle(candidates)
         t0 = time.perf_counter()
@@ -127,6 +136,8 @@ def _loop(
         for i, structure in enumerate(candidates):
             score = float(evaluation.scores[i])
             best = score if np.isnan(best) or problem.better(score, best) else best
+            if evaluation.valid[i] and (np.isnan(final_value) or problem.better(score, final_value)):
+                final_structure, final_value = structure, score
             rows.append(
                 {
                     "suite": ctx.suite,
@@ -156,6 +167,10 @@ def _loop(
         if report is not None and now - last_report > REPORT_SECONDS:
             report({"calls": oracle.calls, "best_so_far": best, "done": False})
             last_report = now
+    if problem.finalize is not None and final_structure is not None:
+        write_history(trial_dir, rows)
+        t0 = time.perf_counter()
+        result.extra["final"] = problem.finalize(final_structure) | {"final_seconds": time.perf_counter() - t0}
 
 
 def _node() -> str:

@@ -69,7 +69,9 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
         _write_state(run_dir, state)
 
         if todo:
+            services = _start_services(spec)  # held until every trial has finished
             _fit(spec, todo, ctx, tracker, parent_id, sweep_tags, run_dir, progress)
+            del services
         outcome = _sync(cells, run_dir, tracker, parent_id, sweep_tags, uri)
         outcome.skipped = skipped
         tracker.finish_sweep(
@@ -83,6 +85,12 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
     finally:
         if started_ray:
             ray.shutdown()
+
+
+def _start_services(spec: Spec) -> list:
+    """The shared oracle actors of every task in the spec (e.g. one energy model per node for csp26)."""
+    registry.load(list(spec.plugins))
+    return [handle for t in spec.tasks for handle in registry.get_task(t.name)(**t.params).start_services()]
 
 
 def _check_tracking_reaches_every_node(uri: str) -> None:
@@ -150,13 +158,13 @@ def _prepare(spec: Spec, run_dir: Path) -> TrialContext:
     store_root = str(spec.resolved_artifacts)
     source = Path(spec.dataset) if spec.dataset else bundled_path()
     dataset_path = ray.get(_prepare_dataset.remote(str(source), store_root))
-    task_refs = {t.name: _prepare_task.remote(t.name, t.params, store_root, dataset_path, list(spec.plugins))
+    task_refs = {t.name: _prepare_task.remote(t.name, t.params, t.problems, store_root, dataset_path,
+                                              list(spec.plugins))
                  for t in spec.tasks}
     train = _prepare_method.options(num_gpus=1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0)
-    trained = {m.label: train.remote(m.name, m.params, store_root, dataset_path, list(spec.plugins))
-               for m in spec.methods}
     method_refs = {
-        method_artifact_key(m.label, t.name): trained[m.label]
+        method_artifact_key(m.label, t.name): train.remote(m.name, m.params, t.name, store_root, dataset_path,
+                                                           list(spec.plugins))
         for m in spec.methods
         for t in spec.tasks
         if registry.incompatibility(m.name, t.name) is None
@@ -181,16 +189,20 @@ def _prepare_dataset(source: str, store_root: str) -> str:
 
 
 @ray.remote
-def _prepare_task(name: str, params: dict, store_root: str, dataset_path: str, plugins: list[str]) -> str:
+def _prepare_task(
+    name: str, params: dict, problems: tuple[str, ...] | None, store_root: str, dataset_path: str, plugins: list[str]
+) -> str:
     registry.load(plugins)
     task = registry.get_task(name)(**params)
-    return str(task.prepare(ArtifactStore(store_root), Dataset.load(Path(dataset_path))))
+    return str(task.prepare(ArtifactStore(store_root), Dataset.load(Path(dataset_path)), problems))
 
 
 @ray.remote
-def _prepare_method(name: str, params: dict, store_root: str, dataset_path: str, plugins: list[str]) -> str | None:
+def _prepare_method(
+    name: str, params: dict, task: str, store_root: str, dataset_path: str, plugins: list[str]
+) -> str | None:
     registry.load(plugins)
-    path = registry.get_method(name).prepare(ArtifactStore(store_root), Dataset.load(Path(dataset_path)), params)
+    path = registry.get_method(name).prepare(ArtifactStore(store_root), Dataset.load(Path(dataset_path)), params, task)
     return str(path) if path else None
 
 
@@ -225,7 +237,7 @@ def _fit(spec: Spec, todo: list[Cell], ctx: TrialContext, tracker: Tracker, pare
     tuner.fit()
 
 
-def _cell_of(trial: "tune.experiment.Trial") -> Cell:
+def _cell_of(trial: tune.experiment.Trial) -> Cell:
     return Cell(**trial.config["cell"])
 
 

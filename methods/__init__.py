@@ -1,4 +1,4 @@
 """Optimisers, one module per method family; importing this package registers them all."""
 
-from methods import crystal_lsbo, database  # noqa: F401
+from methods import crystal_lsbo, database, random_search  # noqa: F401
 from methods.ftcp import ftcp_local, ftcp_random  # noqa: F401

@@ -20,6 +20,10 @@ from harness.store import ArtifactStore
 from tasks.base import Problem
 
 
+class Exhausted(Exception):
+    """Raised by ``ask`` when a method has nothing left to propose: the trial ends before its budget."""
+
+
 class Method(ABC):
     """An optimiser. Constructor keyword arguments are the method's parameters from the spec."""
 
@@ -31,8 +35,8 @@ class Method(ABC):
         """Subclasses take their spec parameters as keyword arguments here (none by default)."""
 
     @classmethod
-    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict) -> Path | None:
-        """Build shared artifacts (e.g. trained generative models) once per content hash; None if none."""
+    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path | None:
+        """Build shared artifacts (e.g. trained generative models) for ``task`` once per content hash; None if none."""
         return None
 
     @abstractmethod

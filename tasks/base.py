@@ -1,7 +1,8 @@
 """The task contract: a task yields one or more problems; a problem is what a trial optimises.
 
-A problem carries its training dataset, direction, initial labelled set, the
-oracle, the invalid penalty and the default budget (DESIGN.md, "Core contracts").
+A problem carries its training dataset, direction, initial labelled set (for a
+seed), the oracle, the invalid penalty, the default budget and, where the task
+has them, its final metrics (DESIGN.md, "Core contracts").
 """
 
 from __future__ import annotations
@@ -33,17 +34,18 @@ class Problem:
     direction: Direction
     oracle: Oracle
     dataset: Dataset
-    initial_indices: np.ndarray
-    """Rows of ``dataset`` forming the initial labelled set, shape (n_initial,)."""
+    initial_structures: list[Structure]
+    """The initial labelled set (property tasks: the best dataset rows; CSP: the seed's start), (n_initial,)."""
     initial_values: np.ndarray
-    """Oracle values of those rows, shape (n_initial,); they cost no budget."""
+    """Oracle values of ``initial_structures``, shape (n_initial,); they cost no budget."""
     invalid_penalty: float
     default_budget: int
     info: dict = field(default_factory=dict)
     """Facts about the problem worth logging (e.g. the proxy's held-out MSE)."""
-
-    def initial_structures(self) -> list[Structure]:
-        return self.dataset.structures(self.initial_indices)
+    finalize: Callable[[Structure], dict] | None = None
+    """Final metrics of the trial's best structure (CSP: relax it and judge success); None: nothing to add."""
+    sample: Callable[[int, np.random.Generator], list[Structure]] | None = None
+    """``n`` random candidates of the problem's own search space (CSP: random crystals of the composition)."""
 
     def better(self, a: float, b: float) -> bool:
         """Whether value ``a`` is strictly better than ``b`` in this problem's direction."""
@@ -66,18 +68,24 @@ class Task(ABC):
 
     name: ClassVar[str]
     default_budget: ClassVar[int] = 1000
+    samples_structures: ClassVar[bool] = False
+    """Whether this task's problems offer ``Problem.sample`` (methods then need no generative model)."""
 
     @abstractmethod
     def problem_names(self) -> list[str]:
         """Names of this task's problems, in a stable order."""
 
     @abstractmethod
-    def prepare(self, store: ArtifactStore, dataset: Dataset) -> Path:
-        """Build (once per content hash) whatever the oracle needs; return the artifact directory."""
+    def prepare(self, store: ArtifactStore, dataset: Dataset, problems: Sequence[str] | None = None) -> Path:
+        """Build (once per content hash) what the oracle needs for ``problems`` (None: all); return the directory."""
 
     @abstractmethod
-    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path) -> Problem:
-        """Materialise problem ``name`` from the prepared artifacts (cheap: called in every trial)."""
+    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path, seed: int = 0) -> Problem:
+        """Materialise problem ``name`` for trial seed ``seed`` from the prepared artifacts (called in every trial)."""
+
+    def start_services(self) -> list:
+        """Start the Ray actors this task's oracles share (the caller keeps the handles); none by default."""
+        return []
 
 
 def initial_set(values: np.ndarray, direction: Direction, n_initial: int) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -68,7 +69,7 @@ class Electronegativity(Task):
     def artifact_key(self, dataset: Dataset) -> dict:
         return {"task": self.name, "dataset": dataset.digest, "oracle_version": ORACLE_VERSION}
 
-    def prepare(self, store: ArtifactStore, dataset: Dataset) -> Path:
+    def prepare(self, store: ArtifactStore, dataset: Dataset, problems: Sequence[str] | None = None) -> Path:
         """Evaluate the oracle on every dataset crystal once; save ``dataset_values.npy``."""
         valid = dataset_validity(store, dataset)
 
@@ -77,7 +78,7 @@ class Electronegativity(Task):
 
         return store.get_or_build(f"task/{self.name}", self.artifact_key(dataset), build)
 
-    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path) -> Problem:
+    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path, seed: int = 0) -> Problem:
         check_problem_name(self.name, name, self.problem_names())
         return build_problem(
             task=self.name,

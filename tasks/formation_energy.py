@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -57,7 +58,7 @@ class ProxyValue:
         self.booster = booster
 
     @classmethod
-    def load(cls, path: Path, nthread: int) -> "ProxyValue":
+    def load(cls, path: Path, nthread: int) -> ProxyValue:
         booster = xgb.Booster(params={"nthread": nthread}, model_file=str(path))
         return cls(booster)
 
@@ -141,7 +142,7 @@ class FormationEnergy(Task):
             "xgboost": xgb.__version__,
         }
 
-    def prepare(self, store: ArtifactStore, dataset: Dataset) -> Path:
+    def prepare(self, store: ArtifactStore, dataset: Dataset, problems: Sequence[str] | None = None) -> Path:
         """Featurise the dataset, train the proxy on 80 %, score it on 20 %, predict every crystal."""
         valid = dataset_validity(store, dataset)
         key = self.artifact_key(dataset)
@@ -169,8 +170,8 @@ class FormationEnergy(Task):
         metrics = {
             "test_mse": float(np.mean(err**2)),
             "test_mae": float(np.mean(np.abs(err))),
-            "n_train": int(len(train)),
-            "n_test": int(len(test)),
+            "n_train": len(train),
+            "n_test": len(test),
             "label": LABEL,
             "feature_names": list(FEATURE_NAMES),
             "feature_version": FEATURE_VERSION,
@@ -180,7 +181,7 @@ class FormationEnergy(Task):
         (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
         save_dataset_values(tmp, evaluate_dataset(value_fn, dataset, valid))
 
-    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path) -> Problem:
+    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path, seed: int = 0) -> Problem:
         check_problem_name(self.name, name, self.problem_names())
         artifact_dir = Path(artifact_dir)
         metrics = json.loads((artifact_dir / METRICS_FILE).read_text())

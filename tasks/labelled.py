@@ -117,7 +117,7 @@ def build_problem(
         "dataset_finite": int(finite.sum()),
         "dataset_size": len(dataset),
         "dataset_digest": dataset.digest,
-        "n_initial": int(len(indices)),
+        "n_initial": len(indices),
     }
     facts.update(info or {})
     return Problem(
@@ -126,7 +126,7 @@ def build_problem(
         direction=direction,
         oracle=oracle,
         dataset=dataset,
-        initial_indices=indices,
+        initial_structures=dataset.structures(indices),
         initial_values=dataset_values[indices].copy(),
         invalid_penalty=invalid_penalty(dataset_values, direction),
         default_budget=default_budget,

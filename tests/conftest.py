@@ -15,7 +15,6 @@ import ray
 from harness.dataset import Dataset, bundled_path, read_table
 from tests.helpers import REPO, free_port, stop_process_group
 
-
 EXIT_STATUS = pytest.StashKey[int]()
 
 

@@ -39,7 +39,7 @@ class CrystalLSBO(StackMethod):
     def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         super().setup(problem, artifact_dir, rng)
         self.sign = 1.0 if problem.direction == "max" else -1.0
-        self.crystals: list[Structure | None] = problem.initial_structures()
+        self.crystals: list[Structure | None] = list(problem.initial_structures)
         """The labelled crystals (None for invalid proposals), aligned with X and Y."""
         self.X = self.space.encode_structures(self.crystals).to(torch.float64)
         self.Y = torch.as_tensor(self.sign * problem.initial_values, dtype=torch.float64)

@@ -28,7 +28,7 @@ class StackMethod(Method):
         self.bound = float(bound)
 
     @classmethod
-    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict) -> Path:
+    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path:
         return prepare_stack(store, dataset, StackConfig(**params.get("stack", {})))
 
     def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:

@@ -31,7 +31,7 @@ class FTCPMethod(Method):
         self.config = TrainingConfig(**(vae or {}))
 
     @classmethod
-    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict) -> Path:
+    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path:
         return artifact.prepare(store, dataset, TrainingConfig(**(params.get("vae") or {})))
 
     def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:

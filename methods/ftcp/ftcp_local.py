@@ -42,7 +42,7 @@ class FTCPLocal(FTCPMethod):
     def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         super().setup(problem, artifact_dir, rng)
         for i in problem.rank(problem.initial_values):
-            structure = problem.dataset.structure(int(problem.initial_indices[i]))
+            structure = problem.initial_structures[i]
             if self.space.layout.fits(structure):
                 self.centre = self.space.encode([structure])[0]
                 self.centre_value = float(problem.initial_values[i])

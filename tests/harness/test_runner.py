@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
+from harness.dataset import Dataset
 from harness.history import TrialResult
 from harness.runner import run_cell
 from harness.spec import Cell
@@ -50,6 +52,14 @@ def test_the_seed_and_cell_fix_the_proposals(trial_context):
     for c in (relabelled, other_seed):
         run_cell(c, trial_context)
         assert history(trial_context, c)["cif"].to_list() != first, f"{c.cell_id} must draw its own stream"
+
+
+def test_a_method_with_nothing_left_ends_the_trial_complete_before_its_budget(trial_context):
+    n = len(Dataset.load(Path(trial_context.dataset_path)))
+    c = cell(budget=n + 50, batch_size=64, seed=2)
+    result = run_cell(c, trial_context)
+    assert result.status == "complete" and result.n_calls == n == history(trial_context, c).height
+    assert result.extra["exhausted"] == f"all {n} dataset crystals proposed"
 
 
 def test_a_method_returning_garbage_fails_the_trial_with_a_clear_error(trial_context):

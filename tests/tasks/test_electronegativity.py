@@ -62,23 +62,22 @@ def test_problem(prepared, bundled_dataset) -> None:
     assert problem.default_budget == 1000
     assert problem.dataset is bundled_dataset
     # The 100 best rows, best first, and nothing outside them beats them.
-    assert len(problem.initial_indices) == 100 == len(set(problem.initial_indices.tolist()))
+    assert len(problem.initial_structures) == 100 == len(problem.initial_values)
     assert np.all(np.diff(problem.initial_values) <= 0)
-    np.testing.assert_array_equal(problem.initial_values, values[problem.initial_indices])
-    rest = np.delete(values, problem.initial_indices)
-    assert np.nanmax(rest) <= problem.initial_values.min()
+    np.testing.assert_array_equal(problem.initial_values, np.sort(values[np.isfinite(values)])[::-1][:100])
     assert problem.info["dataset_best"] == problem.initial_values[0] == np.nanmax(values)
     # The penalty is the worst dataset value.
     assert problem.invalid_penalty == np.nanmin(values)
     # Prepared values are what the oracle says.
-    rows = np.concatenate([problem.initial_indices[:10], np.arange(20)])
-    np.testing.assert_array_equal(problem.oracle(bundled_dataset.structures(rows)), values[rows])
+    np.testing.assert_array_equal(problem.oracle(problem.initial_structures[:10]), problem.initial_values[:10])
+    np.testing.assert_array_equal(problem.oracle(bundled_dataset.structures(np.arange(20))), values[:20])
 
 
 def test_n_initial_and_unknown_problem(prepared, bundled_dataset) -> None:
     _, path, problem = prepared
     small = Electronegativity(n_initial=5).load_problem("electronegativity", bundled_dataset, path)
-    np.testing.assert_array_equal(small.initial_indices, problem.initial_indices[:5])
+    np.testing.assert_array_equal(small.initial_values, problem.initial_values[:5])
+    assert [s.composition for s in small.initial_structures] == [s.composition for s in problem.initial_structures[:5]]
     with pytest.raises(UserError):
         Electronegativity().load_problem("nope", bundled_dataset, path)
 

@@ -59,15 +59,14 @@ def test_problem(prepared, bundled_dataset) -> None:
     assert problem.direction == "min"
     assert problem.default_budget == 1000
     # The 100 lowest *predicted* values, best first.
-    assert len(problem.initial_indices) == 100 == len(set(problem.initial_indices.tolist()))
+    assert len(problem.initial_structures) == 100 == len(problem.initial_values)
     assert np.all(np.diff(problem.initial_values) >= 0)
-    np.testing.assert_array_equal(problem.initial_values, values[problem.initial_indices])
-    assert np.delete(values, problem.initial_indices).min() >= problem.initial_values.max()
+    np.testing.assert_array_equal(problem.initial_values, np.sort(values)[:100])
     assert problem.info["dataset_best"] == problem.initial_values[0]
     assert problem.invalid_penalty == values.max()
     # The loaded oracle reproduces the values computed at prepare time exactly.
-    rows = np.concatenate([problem.initial_indices[:10], np.arange(20)])
-    np.testing.assert_array_equal(problem.oracle(bundled_dataset.structures(rows)), values[rows])
+    np.testing.assert_array_equal(problem.oracle(problem.initial_structures[:10]), problem.initial_values[:10])
+    np.testing.assert_array_equal(problem.oracle(bundled_dataset.structures(np.arange(20))), values[:20])
     # The predictions track the labels (the training rows dominate, so this is loose).
     labels = bundled_dataset.labels("formation_energy_per_atom")
     assert np.corrcoef(values, labels)[0, 1] > 0.95

@@ -17,7 +17,6 @@ from harness.spec import Cell
 from methods.crystal_lsbo.latent_space import LatentSpace
 from methods.crystal_lsbo.lsbo import CrystalLCALSBO, CrystalLSBO
 
-
 FAST = {"num_restarts": 2, "raw_samples": 64}
 """Smaller acquisition optimisation, to keep the tests quick."""
 
@@ -117,5 +116,5 @@ def test_lca_retrains_only_when_a_proposal_beats_tau(lsbo_context, tiny_stack):
     method.tell(structures, np.array([method.tau]))  # equal is not better
     assert not retrained
     method.ask(1)
-    method.tell([p.initial_structures()[0]], np.array([method.tau + 1.0]))
+    method.tell([p.initial_structures[0]], np.array([method.tau + 1.0]))
     assert len(retrained) == 1

@@ -67,7 +67,7 @@ def test_local_centre_moves_only_to_a_better_valid_crystal(ftcp_context, tiny_va
     method = FTCPLocal(**tiny_params())
     method.setup(prob, tiny_vae, np.random.default_rng(0))
     best = prob.rank(prob.initial_values)[0]
-    start = method.space.encode([prob.dataset.structure(int(prob.initial_indices[best]))])[0]
+    start = method.space.encode([prob.initial_structures[best]])[0]
     np.testing.assert_array_equal(method.centre, start)
     assert method.centre_value == prob.initial_values[best]
 
