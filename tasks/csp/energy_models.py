@@ -11,13 +11,17 @@ positions and cell (ASE ``FIRE`` on a ``FrechetCellFilter``) that never raises.
   ``tasks/csp/models/`` (see PROVENANCE.md there) and loaded from that directory
   only. Its ASE calculator is built with ``stress_unit="eV/A3"``: matgl's default
   stress unit is GPa, which would make cell relaxations wrong by a factor of 160.
-* ``gpaw``: GPAW 26.7 PBE, plane waves ``GPAW_CUTOFF`` eV, Γ-centred
-  Monkhorst–Pack grid of ``GPAW_KPOINT_DENSITY`` points per Å⁻¹, Fermi–Dirac
-  smearing 0.05 eV, quiet (``txt=None``), one thread. Chosen from
-  ``benchmarks/gpaw_convergence.py`` (reports/csp26/gpaw_convergence.md): at
-  these settings the polymorph energy differences of NaCl (rocksalt − CsCl),
-  ZnO (wurtzite − zinc blende) and LiCl (rocksalt − wurtzite) are within
-  GPAW_CONVERGENCE of the most converged settings tried.
+* ``gpaw``: GPAW 26.7 PBE, plane waves ``GPAW_CUTOFF`` = 500 eV, Γ-centred
+  Monkhorst–Pack grid of ``GPAW_KPOINT_DENSITY`` = 4 points per Å⁻¹,
+  Fermi–Dirac smearing 0.05 eV, quiet (``txt=None``), serial. Chosen from
+  ``benchmarks/gpaw_convergence.py`` (reports/csp26/gpaw_convergence.md): the
+  polymorph differences NaCl rocksalt − CsCl (−177.8 meV/atom at the starts),
+  ZnO wurtzite − zinc blende (−8.9) and LiCl rocksalt − wurtzite are within
+  ~1 meV/atom of their 600 eV / 6 Å⁻¹ values (ZnO: −34.3, −7.9, −8.9, −8.1 at
+  300/400/500/600 eV; −12.8, −9.7, −8.9 at 2/3/4 Å⁻¹). Absolute energies are
+  not converged (ZnO moves 0.17 eV/atom from 500 to 600 eV), so GPAW formation
+  energies rely on error cancellation against the references at the same cutoff.
+  A 2-atom single point takes ≈10 s here, a 4-atom wurtzite oxide ≈90 s.
 
 Models are loaded once per process and device (``get_energy_model`` caches them).
 """

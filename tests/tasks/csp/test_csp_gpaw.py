@@ -1,0 +1,21 @@
+"""The GPAW judge: a NaCl single point (≈10–25 s on this machine), and its formation energy once references exist."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tasks.csp.compounds import reference
+from tasks.csp.elemental_references import elemental_energies, path_for
+from tasks.csp.energy_models import formation_energy_per_atom, get_energy_model
+
+
+def test_gpaw_single_point_of_nacl_is_finite():
+    pytest.importorskip("gpaw", reason="GPAW is the optional `dft` extra")
+    gpaw = get_energy_model("gpaw", device="cpu")
+    (energy,) = gpaw.energy_per_atom([reference("NaCl").structure])
+    assert math.isfinite(energy) and -4.0 < energy < -3.0
+    if not path_for("gpaw").exists() or not {"Na", "Cl"} <= set(elemental_energies("gpaw")):
+        pytest.skip("GPAW Na/Cl references not computed yet: python -m tasks.csp.elemental_references --model gpaw")
+    assert formation_energy_per_atom(gpaw, reference("NaCl").structure, energy) < 0

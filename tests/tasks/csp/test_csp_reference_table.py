@@ -1,0 +1,53 @@
+"""The shipped csp26 reference table: fidelity rows per model and the reference energies drawn from them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pymatgen.core import Structure
+
+from harness.errors import UserError
+from tasks.csp.compounds import COMPOUNDS, polymorphs, reference
+from tasks.csp.fidelity import lowest_polymorph, path_for
+from tasks.csp.reference_table import reference_energy
+
+
+@pytest.mark.parametrize("model", ["chgnet", "m3gnet"])
+def test_fidelity_rows_cover_every_compound_and_polymorph(model):
+    compounds = json.loads(path_for(model).read_text())["compounds"]
+    assert set(compounds) == set(COMPOUNDS)
+    for compound, rows in compounds.items():
+        assert set(rows) == set(polymorphs(compound)), compound
+        for row in rows.values():
+            structure = Structure.from_str(row["cif"], fmt="cif")
+            assert structure.composition.reduced_formula == reference(compound).structure.composition.reduced_formula
+
+
+@pytest.mark.parametrize("model", ["chgnet", "m3gnet"])
+def test_reference_energy_is_the_lower_of_experiment_and_judge(model):
+    rows = json.loads(path_for(model).read_text())["compounds"]
+    for compound in COMPOUNDS:
+        ref = reference(compound)
+        result = reference_energy(compound, model)
+        allowed = {ref.prototype, ref.judge_prototype} - {None}
+        assert result.prototype in allowed
+        assert result.energy_per_atom == min(rows[compound][name]["energy_per_atom"] for name in allowed)
+
+
+def test_chgnet_nacl_reference():
+    result = reference_energy("NaCl", "chgnet")
+    assert result.prototype == "rocksalt"
+    assert result.formation_energy_per_atom == pytest.approx(-2.12, abs=0.1)
+    assert len(result.structure) == 2
+
+
+def test_chgnet_agrees_with_experiment_on_the_clear_cases():
+    rows = json.loads(path_for("chgnet").read_text())["compounds"]
+    for compound in ("NaCl", "KCl", "MgO", "CaO", "ZnO", "ZnS", "C"):
+        assert lowest_polymorph(rows[compound]) == reference(compound).prototype, compound
+
+
+def test_unknown_model_is_a_user_error():
+    with pytest.raises(UserError, match="unknown energy model"):
+        reference_energy("NaCl", "mace")
