@@ -8,6 +8,8 @@
 ``leaderboard.md`` / ``leaderboard.html``
     The same table, readable: one section per task, failed trials (first line of
     their error) listed under it. The HTML page is standalone (inline CSS only).
+``final.md`` / ``final.parquet``
+    Only when some problem adds final metrics (csp26): see :mod:`harness.final_metrics`.
 ``curves.png``
     Best-so-far against oracle calls, mean ± s.e. over seeds (shaded), one panel
     per (task, problem), one line per method, dashed line at the initial best.
@@ -55,7 +57,15 @@ import numpy as np
 import polars as pl
 
 from harness.errors import UserError
-from harness.history import HISTORY_FILE, RESULT_FILE, TRIALS_DIR, TrialResult, read_histories, read_results
+from harness.final_metrics import write_final_report
+from harness.history import (
+    HISTORY_FILE,
+    RESULT_FILE,
+    TRIALS_DIR,
+    TrialResult,
+    read_histories,
+    read_results,
+)
 
 MAX_PANELS = 12
 TOP_K = 3
@@ -110,6 +120,8 @@ class ReportPaths:
     leaderboard_md: Path
     leaderboard_html: Path
     curves_png: Path
+    final_md: Path | None = None
+    """Final-metrics tables (csp26's check marks and timings), when any trial has final metrics."""
 
 
 # ---------------------------------------------------------------------------
@@ -667,6 +679,7 @@ def write_report(run_dir: Path, out_dir: Path) -> ReportPaths:
         leaderboard_md=out_dir / "leaderboard.md",
         leaderboard_html=out_dir / "leaderboard.html",
         curves_png=out_dir / "curves.png",
+        final_md=write_final_report(results, out_dir),
     )
     board.write_parquet(paths.leaderboard_parquet)
     _write_text(paths.leaderboard_md, _markdown(title, summary, sections))

@@ -69,9 +69,12 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
         _write_state(run_dir, state)
 
         if todo:
-            services = _start_services(spec)  # held until every trial has finished
-            _fit(spec, todo, ctx, tracker, parent_id, sweep_tags, run_dir, progress)
-            del services
+            services = _start_services(spec)
+            try:
+                _fit(spec, todo, ctx, tracker, parent_id, sweep_tags, run_dir, progress)
+            finally:
+                for service in services:
+                    ray.kill(service)
         outcome = _sync(cells, run_dir, tracker, parent_id, sweep_tags, uri)
         outcome.skipped = skipped
         tracker.finish_sweep(

@@ -116,6 +116,8 @@ class Tracker:
             self._log_top_crystals(run_id, history, result.direction)
         if result.traceback:
             self.client.log_text(run_id, result.traceback, "traceback.txt")
+        if result.extra.get("final", {}).get("relaxed_cif"):
+            self.client.log_text(run_id, result.extra["final"]["relaxed_cif"], "final/relaxed.cif")
         self.client.set_terminated(run_id, status="FINISHED" if result.status == "complete" else "FAILED")
         return run_id
 
@@ -147,6 +149,9 @@ def _summary(result: TrialResult, history: pl.DataFrame | None) -> dict[str, flo
         summary["physically_valid_rate"] = float(history["physically_valid"].mean())
         summary["oracle_time_per_call_s"] = float(history["oracle_time_s"].mean())
         summary["method_time_per_call_s"] = float(history["method_time_s"].mean())
+    for key, value in result.extra.get("final", {}).items():  # e.g. csp26's relaxation and success criteria
+        if isinstance(value, bool | int | float):
+            summary[f"final.{key}"] = float(value)
     return summary
 
 

@@ -1,0 +1,122 @@
+"""Tables of the final metrics that some problems add to a trial (``Problem.finalize``; csp26's success).
+
+``write_final_report(results, out_dir)`` writes, when any complete trial has final
+metrics (``result.json`` ``extra.final``):
+
+``final.parquet``
+    One row per complete trial: task, problem, method, seed, wall time, and every
+    scalar final metric.
+``final.md``
+    Per task and per success criterion (a boolean metric named ``*_success``), a
+    check-mark table like LCOM's Table 1: one row per problem, one column per
+    method; ✓ when every seed succeeded, ``k/n`` when some did, ✗ when none did,
+    with which reference matched (``*matched``) in brackets. The last row counts
+    successes out of the number of problems, as the mean over seeds and as the
+    number of problems solved by at least one seed. Then a Table 2-style timing:
+    wall-clock seconds per predicted structure (one trial predicts one), split
+    into search and final evaluation (``final_seconds``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from harness import registry
+from harness.errors import UserError
+from harness.history import TrialResult
+
+CHECK, CROSS = "✓", "✗"
+
+
+def final_frame(results: list[TrialResult]) -> pl.DataFrame:
+    """One row per complete trial that has final metrics; scalar metrics only (CIFs and the like are left out)."""
+    rows = []
+    for r in results:
+        final = r.extra.get("final")
+        if r.status != "complete" or not final:
+            continue
+        scalars = {k: v for k, v in final.items() if v is None or isinstance(v, bool | int | float | str)}
+        scalars.pop("relaxed_cif", None)
+        rows.append({"task": r.task, "problem": r.problem, "method": r.method, "seed": r.seed,
+                     "wall_time_s": r.wall_time_s, **scalars})
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+
+def success_table(frame: pl.DataFrame, criterion: str, problems: list[str]) -> list[str]:
+    """Markdown lines of the check-mark table of one task for one ``*_success`` column."""
+    matched_column = criterion.removesuffix("strict_success") + "matched" if criterion.endswith("strict_success") else None
+    methods = sorted(frame["method"].unique().to_list())
+    lines = ["| problem | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    counts = {}
+    for problem in problems:
+        cells = []
+        for method in methods:
+            trials = frame.filter((pl.col("problem") == problem) & (pl.col("method") == method))
+            cells.append(_cell(trials, criterion, matched_column))
+        lines.append(f"| {problem} | " + " | ".join(cells) + " |")
+    for method in methods:
+        per_seed = (frame.filter(pl.col("method") == method).group_by("seed")
+                    .agg(pl.col(criterion).cast(pl.Int64).sum()))
+        solved = (frame.filter((pl.col("method") == method) & pl.col(criterion))["problem"].n_unique())
+        mean = per_seed[criterion].mean() if per_seed.height else 0.0
+        counts[method] = (f"{mean:.1f}/{len(problems)} mean over {per_seed.height} seeds; "
+                          f"{solved}/{len(problems)} by any seed")
+    lines.append("| **count** | " + " | ".join(counts[m] for m in methods) + " |")
+    return lines
+
+
+def _cell(trials: pl.DataFrame, criterion: str, matched_column: str | None) -> str:
+    if trials.height == 0:
+        return "—"
+    wins = int(trials[criterion].cast(pl.Int64).sum())
+    mark = CHECK if wins == trials.height else CROSS if wins == 0 else f"{wins}/{trials.height}"
+    if matched_column and matched_column in trials.columns and wins:
+        which = sorted({m for m, ok in zip(trials[matched_column], trials[criterion]) if ok and m})
+        if which:
+            mark += f" ({', '.join(which)})"
+    return mark
+
+
+def timing_table(frame: pl.DataFrame) -> list[str]:
+    """Markdown lines: wall-clock seconds per predicted structure by method (mean, and its split)."""
+    final = pl.col("final_seconds") if "final_seconds" in frame.columns else pl.lit(0.0)
+    rows = (frame.with_columns(final.alias("final_s"))
+            .group_by("method").agg(pl.len().alias("n"), pl.col("wall_time_s").mean().alias("total"),
+                                    pl.col("final_s").mean().alias("final"))
+            .sort("total"))
+    lines = ["| method | trials | s per structure | search | final evaluation |", "|---|---|---|---|---|"]
+    for r in rows.iter_rows(named=True):
+        lines.append(f"| {r['method']} | {r['n']} | {r['total']:.1f} | {r['total'] - r['final']:.1f} | {r['final']:.1f} |")
+    return lines
+
+
+def _problem_order(task: str, seen: list[str]) -> list[str]:
+    """The task's own problem order (csp26: the paper's Table 1), else alphabetical."""
+    try:
+        registry.load()
+        order = registry.get_task(task)().problem_names()
+    except (UserError, TypeError, ValueError):
+        return sorted(seen)
+    return [p for p in order if p in seen] + sorted(set(seen) - set(order))
+
+
+def write_final_report(results: list[TrialResult], out_dir: Path) -> Path | None:
+    """Write ``final.parquet`` and ``final.md`` under ``out_dir``; None when no trial has final metrics."""
+    frame = final_frame(results)
+    if frame.height == 0:
+        return None
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(out_dir / "final.parquet")
+    lines = ["# Final metrics", ""]
+    for task in sorted(frame["task"].unique().to_list()):
+        sub = frame.filter(pl.col("task") == task)
+        problems = _problem_order(task, sub["problem"].unique().to_list())
+        for criterion in [c for c in sub.columns if c.endswith("_success")]:
+            lines += [f"## {task}: `{criterion}`", "", *success_table(sub, criterion, problems), ""]
+        lines += [f"## {task}: wall-clock per predicted structure (s)", "", *timing_table(sub), ""]
+    path = out_dir / "final.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

@@ -1,0 +1,181 @@
+"""``csp26``: crystal structure prediction of 26 binary compounds and elements (LCOM §2–3, §6 Table 1).
+
+One problem per compound. A trial of compound X and seed s starts from X's
+random stable initial structure for s (``tasks.csp.initial``) and proposes
+structures of X's composition; the oracle is the energy per atom of each
+proposal as proposed (a single point of the energy model, served per node by
+``tasks.csp.energy_service``). When the budget is spent, the trial's best
+structure is relaxed with the same model (bounded FIRE steps) and judged by
+``tasks.csp.success`` against the reference table of that model, and — with
+``judge: gpaw`` — by GPAW single points against GPAW's reference table.
+
+The problem's dataset is the compound's share of the csp26 training data
+(``tasks.csp.training_data``: sub-optimal structures only). An invalid proposal
+scores the worst energy known for the compound (training data and start).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from pymatgen.core import Structure
+
+from harness.dataset import Dataset
+from harness.errors import UserError
+from harness.registry import register_task
+from harness.store import ArtifactStore
+from tasks.base import Problem, Task
+from tasks.csp.compounds import COMPOUNDS, reference
+from tasks.csp.energy_models import (
+    ENERGY_MODELS,
+    formation_energy_per_atom,
+    get_energy_model,
+)
+from tasks.csp.energy_service import EnergyOracle, start_energy_services
+from tasks.csp.initial import initial_structure
+from tasks.csp.reference_table import reference_energy
+from tasks.csp.success import judge
+from tasks.csp.training_data import load_training_data, prepare_training_data
+
+JUDGES = ("gpaw",)
+
+
+@register_task
+class Csp26(Task):
+    """26 problems, one per compound; minimise the energy per atom of the proposed structure."""
+
+    name: ClassVar[str] = "csp26"
+    default_budget: ClassVar[int] = 200
+    samples_structures: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        energy_model: str = "chgnet",
+        judge: str | None = None,
+        relax_steps: int = 500,
+        relax_fmax: float = 0.05,
+        service: dict | None = None,
+    ):
+        if energy_model not in ENERGY_MODELS:
+            raise ValueError(f"unknown energy_model {energy_model!r}; known: {', '.join(ENERGY_MODELS)}")
+        if judge is not None and judge not in JUDGES:
+            raise ValueError(f"unknown judge {judge!r}; known: {', '.join(JUDGES)}")
+        if "gpaw" in (energy_model, judge) and importlib.util.find_spec("gpaw") is None:
+            raise ValueError("GPAW is not installed: pip install 'crystalbench[dft]' (see README)")
+        if relax_steps < 1 or relax_fmax <= 0:
+            raise ValueError("relax_steps must be positive and relax_fmax > 0")
+        self.energy_model = energy_model
+        self.judge = judge
+        self.relax_steps = int(relax_steps)
+        self.relax_fmax = float(relax_fmax)
+        self.service = dict(service or {})
+
+    def problem_names(self) -> list[str]:
+        return list(COMPOUNDS)
+
+    def prepare(self, store: ArtifactStore, dataset: Dataset, problems: Sequence[str] | None = None) -> Path:
+        """The training data of each compound in ``problems`` (None: all 26), labelled with the energy model."""
+        return prepare_training_data(store, self.energy_model, problems or COMPOUNDS)
+
+    def start_services(self) -> list:
+        """One energy-model actor per node, shared by that node's trials (the sweep keeps the handles)."""
+        return start_energy_services(self.energy_model, **self.service)
+
+    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path, seed: int) -> Problem:
+        if name not in COMPOUNDS:
+            raise UserError(f"task csp26 has no problem {name!r}; known: {', '.join(COMPOUNDS)}")
+        training = load_training_data(artifact_dir, name)
+        start = initial_structure(name, seed, self.energy_model)
+        known = np.append(training.labels("energy_per_atom") if len(training) else [], start.energy_per_atom)
+        finite = known[np.isfinite(known)]
+        ref = reference_energy(name, self.energy_model)
+        return Problem(
+            task=self.name,
+            name=name,
+            direction="min",
+            oracle=EnergyOracle(self.energy_model),
+            dataset=training,
+            initial_structures=[start.structure],
+            initial_values=np.array([start.energy_per_atom]),
+            invalid_penalty=float(finite.max()) if len(finite) else float("nan"),
+            default_budget=self.default_budget,
+            info={
+                "energy_model": self.energy_model,
+                "judge": self.judge,
+                "n_atoms": len(start.structure),
+                "training_size": len(training),
+                "start_energy_per_atom": start.energy_per_atom,
+                "start_converged": start.converged,
+                "reference_prototype": ref.prototype,
+                "reference_energy_per_atom": ref.energy_per_atom,
+                "reference_formation_energy": ref.formation_energy_per_atom,
+            },
+            finalize=lambda structure: self.finalize(name, structure, start.structure),
+            sample=lambda n, rng: [_random_of(start.structure, rng) for _ in range(n)],
+        )
+
+    def finalize(self, compound: str, structure: Structure, start: Structure) -> dict:
+        """Relax the trial's best structure with the energy model and judge it (and with GPAW if asked).
+
+        The seed's start is judged too (``start_*``): a relaxed random start of a
+        2-atom cell is often the ground state already, and a method deserves credit
+        only for what it adds to that.
+        """
+        model = get_energy_model(self.energy_model)
+        relaxed = model.relax(structure, fmax=self.relax_fmax, steps=self.relax_steps)
+        formation = formation_energy_per_atom(model, relaxed.structure, relaxed.energy_per_atom)
+        ref = reference_energy(compound, self.energy_model)
+        references = _reference_structures(compound)
+        verdict = judge(formation, ref.formation_energy_per_atom, relaxed.structure, references)
+        start_energy = float(model.energy_per_atom([start])[0])
+        start_verdict = judge(formation_energy_per_atom(model, start, start_energy), ref.formation_energy_per_atom,
+                              start, references)
+        final = {
+            "relaxed_cif": relaxed.structure.to(fmt="cif"),
+            "relax_converged": relaxed.converged,
+            "relax_steps": relaxed.steps,
+            "relax_seconds": relaxed.seconds,
+            "energy_per_atom": relaxed.energy_per_atom,
+            "formation_energy": formation,
+            **verdict.as_dict(),
+            "start_energy_success": start_verdict.energy_success,
+            "start_strict_success": start_verdict.strict_success,
+        }
+        if self.judge == "gpaw":
+            final.update(_gpaw_verdict(compound, relaxed.structure, references))
+        return final
+
+
+def _random_of(start: Structure, rng: np.random.Generator) -> Structure:
+    from tasks.csp.random_structures import random_structure
+
+    species = {el.symbol: int(n) for el, n in start.composition.element_composition.items()}
+    return random_structure(species, rng)
+
+
+def _reference_structures(compound: str) -> dict[str, Structure]:
+    ref = reference(compound)
+    found = {"experimental": ref.structure}
+    if ref.judge_structure is not None:
+        found["judge"] = ref.judge_structure
+    return found
+
+
+def _gpaw_verdict(compound: str, structure: Structure, references: dict[str, Structure]) -> dict:
+    """GPAW single point on the relaxed structure, judged against GPAW's reference table."""
+    gpaw = get_energy_model("gpaw")
+    t0 = time.perf_counter()
+    energy = float(gpaw.energy_per_atom([structure])[0])
+    formation = formation_energy_per_atom(gpaw, structure, energy)
+    verdict = judge(formation, reference_energy(compound, "gpaw").formation_energy_per_atom, structure, references)
+    return {
+        "gpaw_seconds": time.perf_counter() - t0,
+        "gpaw_energy_per_atom": energy,
+        "gpaw_formation_energy": formation,
+        **{f"gpaw_{k}": v for k, v in verdict.as_dict().items()},
+    }

@@ -1,0 +1,84 @@
+"""csp26 through real Ray: a small sweep over three compounds, and the per-node energy service."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import ray
+from mlflow import MlflowClient
+
+from harness.history import read_histories, read_results
+from harness.spec import parse_spec
+from harness.sweep import run_sweep
+from tasks.csp.compounds import polymorphs
+from tasks.csp.energy_models import get_energy_model
+from tasks.csp.energy_service import EnergyOracle, start_energy_services
+
+COMPOUNDS = ["NaCl", "ZnO", "Si"]
+
+
+@pytest.fixture(scope="module")
+def csp_sweep(local_ray, artifact_root, small_dataset_csv, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("csp") / "run"
+    spec = {
+        "suite": "csp_small",
+        "seeds": 1,
+        "dataset": str(small_dataset_csv),
+        "methods": ["random_search", "database"],
+        "tasks": [{"name": "csp26", "problems": COMPOUNDS, "budget": 8, "batch_size": 4,
+                   "params": {"relax_steps": 100}}],
+        "storage": {"run_dir": str(run_dir)},
+    }
+    return run_sweep(parse_spec(spec), progress=False)
+
+
+def test_every_cell_completes_with_its_final_structure_judged(csp_sweep):
+    assert len(csp_sweep.complete) == 6 and csp_sweep.failed == []
+    history = read_histories(csp_sweep.run_dir)
+    random_rows = history.filter(history["method"] == "random_search").group_by("cell_id").len()["len"]
+    assert random_rows.to_list() == [8, 8, 8]
+    for result in read_results(csp_sweep.run_dir):
+        final = result.extra["final"]
+        assert final["relaxed_cif"] and final["relax_steps"] >= 0 and np.isfinite(final["energy_per_atom"])
+        assert isinstance(final["energy_success"], bool) and isinstance(final["strict_success"], bool)
+        # the final structure is the best of the start and the proposals, so it is never worse than the start
+        assert result.final_best is not None and final["energy_per_atom"] <= result.initial_best + 1e-6
+
+
+def test_the_report_has_the_check_mark_table_and_timings(csp_sweep):
+    text = (csp_sweep.report_dir / "final.md").read_text()
+    assert "## csp26: `energy_success`" in text and "## csp26: `strict_success`" in text
+    rows = [line for line in text.splitlines() if line.startswith(("| NaCl", "| ZnO", "| Si"))]
+    assert len(rows) == 3 * 4, "three compounds in each of four success tables (start and final, both criteria)"
+    assert text.index("| NaCl") < text.index("| ZnO") < text.index("| Si"), "the paper's compound order"
+    assert "/3 mean over 1 seeds" in text and "wall-clock per predicted structure" in text
+
+
+def test_mlflow_children_carry_the_final_metrics_and_structure(csp_sweep):
+    client = MlflowClient(csp_sweep.tracking_uri)
+    experiment = client.get_run(csp_sweep.parent_run_id).info.experiment_id
+    runs = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{csp_sweep.parent_run_id}'")
+    assert len(runs) == 6
+    for run in runs:
+        assert "final.energy_success" in run.data.metrics and "final.relax_seconds" in run.data.metrics
+        assert "final/relaxed.cif" in [a.path for a in client.list_artifacts(run.info.run_id, "final")]
+
+
+def test_one_service_per_node_batches_concurrent_trials(local_ray):
+    services = start_energy_services("chgnet", num_cpus=0)
+    assert len(services) == len([n for n in ray.nodes() if n["Alive"]])
+
+    @ray.remote(num_cpus=0)
+    def call(structures):
+        return EnergyOracle("chgnet")(structures).tolist()
+
+    candidates = list(polymorphs("ZnO").values())
+    before = ray.get(services[0].stats.remote())
+    values = ray.get([call.remote(candidates) for _ in range(8)])
+    expected = get_energy_model("chgnet").energy_per_atom(candidates)
+    np.testing.assert_allclose(np.array(values), np.tile(expected, (8, 1)), atol=1e-5)
+    after = ray.get(services[0].stats.remote())
+    requests, batches = after["requests"] - before["requests"], after["batches"] - before["batches"]
+    assert requests == 8 and batches < 8, json.dumps([before, after])

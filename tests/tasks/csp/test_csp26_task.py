@@ -1,0 +1,92 @@
+"""csp26 problems: seeded starts, training data without ground states, success criteria, random structures."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from pymatgen.analysis.structure_matcher import StructureMatcher
+
+from harness.errors import UserError
+from tasks.csp.compounds import COMPOUNDS, polymorphs, reference
+from tasks.csp.initial import initial_structure
+from tasks.csp.random_structures import random_structure
+from tasks.csp.success import judge
+from tasks.csp.task import Csp26
+
+
+@pytest.fixture(scope="module")
+def nacl(task_store):
+    task = Csp26()
+    return task, task.load_problem("NaCl", None, task.prepare(task_store, None, ["NaCl"]), seed=0)
+
+
+def test_one_problem_per_compound_and_bad_parameters_are_refused():
+    assert Csp26().problem_names() == list(COMPOUNDS) and len(COMPOUNDS) == 26
+    for bad in ({"energy_model": "vasp"}, {"judge": "vasp"}, {"relax_steps": 0}):
+        with pytest.raises(ValueError):
+            Csp26(**bad)
+    with pytest.raises(UserError):
+        Csp26().load_problem("NaCl2", None, "/nonexistent", seed=0)
+
+
+def test_the_problem_starts_from_the_seeds_relaxed_random_structure(nacl, task_store):
+    task, problem = nacl
+    start = initial_structure("NaCl", 0, "chgnet")
+    assert problem.direction == "min" and problem.default_budget == 200
+    assert len(problem.initial_structures) == 1 and problem.initial_values[0] == start.energy_per_atom
+    assert problem.initial_structures[0] == start.structure and len(start.structure) == len(reference("NaCl").structure)
+    other = task.load_problem("NaCl", None, task.prepare(task_store, None, ["NaCl"]), seed=1)
+    assert other.initial_structures[0] != problem.initial_structures[0], "seeds start apart"
+    assert math.isfinite(problem.invalid_penalty) and problem.invalid_penalty >= problem.initial_values[0]
+
+
+def test_the_training_data_holds_no_ground_state(nacl):
+    _, problem = nacl
+    training = problem.dataset.structures()
+    assert len(training) >= 20 and set(problem.dataset.table["pretty_formula"]) == {"NaCl"}
+    matcher = StructureMatcher()
+    ground = reference("NaCl").structure
+    assert not any(matcher.fit(s, ground) for s in training)
+    assert np.isfinite(problem.dataset.labels("energy_per_atom")).all()
+    # the other polymorphs are there: sub-optimal structures are the point of the set
+    assert any(matcher.fit(s, polymorphs("NaCl")["cesium_chloride"]) for s in training)
+
+
+def test_the_oracle_is_the_energy_per_atom_and_nan_for_none(nacl):
+    _, problem = nacl
+    values = problem.oracle([problem.initial_structures[0], None])
+    assert values[0] == pytest.approx(problem.initial_values[0], abs=1e-5) and math.isnan(values[1])
+
+
+def test_finalize_relaxes_and_judges(nacl):
+    _, problem = nacl
+    rocksalt = reference("NaCl").structure.copy()
+    rocksalt.scale_lattice(rocksalt.volume * 1.1)
+    final = problem.finalize(rocksalt)
+    assert final["relax_steps"] > 0 and final["energy_success"] and final["strict_success"]
+    assert final["matched"] == "experimental" and abs(final["delta_e"]) < 0.03
+    wrong = problem.finalize(polymorphs("NaCl")["zinc_blende"])
+    assert not wrong["strict_success"] and wrong["matched"] is None and wrong["delta_e"] > 0.03
+    assert wrong["energy_success"], "zinc blende NaCl is within 20% of the rocksalt formation energy"
+
+
+def test_success_criteria_take_the_absolute_relative_error():
+    assert judge(-1.9, -2.0).energy_success and judge(-2.1, -2.0).energy_success
+    assert not judge(-1.5, -2.0).energy_success, "25% above the reference fails"
+    assert not judge(-2.5, -2.0).energy_success, "25% below the reference also fails (|E - E*| / |E*|)"
+    nan = judge(float("nan"), -2.0)
+    assert not nan.energy_success and not nan.strict_success and math.isnan(nan.delta_e)
+    assert not judge(-2.0, -2.0).strict_success, "strict needs a structure match"
+
+
+def test_random_structures_have_the_composition_and_follow_the_seed():
+    species = {"Zn": 2, "O": 2}
+    a = random_structure(species, np.random.default_rng(7))
+    b = random_structure(species, np.random.default_rng(7))
+    assert a == b and a.composition.reduced_formula == "ZnO" and len(a) == 4
+    assert a != random_structure(species, np.random.default_rng(8))
+    assert min(a.distance_matrix[np.triu_indices(4, 1)]) > 0.5
+    p1 = random_structure({"Si": 2}, np.random.default_rng(0), space_group=1)
+    assert p1.get_space_group_info(symprec=1e-3)[1] in (1, 2) and len(p1) == 2
