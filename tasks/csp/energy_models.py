@@ -16,7 +16,7 @@ positions and cell (ASE ``FIRE`` on a ``FrechetCellFilter``) that never raises.
   Fermi–Dirac smearing 0.05 eV, quiet (``txt=None``), serial. Chosen from
   ``benchmarks/gpaw_convergence.py`` (reports/csp26/gpaw_convergence.md): the
   polymorph differences NaCl rocksalt − CsCl (−177.8 meV/atom at the starts),
-  ZnO wurtzite − zinc blende (−8.9) and LiCl rocksalt − wurtzite are within
+  ZnO wurtzite − zinc blende (−8.9) and LiCl rocksalt − wurtzite (+22.9) are within
   ~1 meV/atom of their 600 eV / 6 Å⁻¹ values (ZnO: −34.3, −7.9, −8.9, −8.1 at
   300/400/500/600 eV; −12.8, −9.7, −8.9 at 2/3/4 Å⁻¹). Absolute energies are
   not converged (ZnO moves 0.17 eV/atom from 500 to 600 eV), so GPAW formation
