@@ -67,6 +67,8 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
                                         state.get("parent_run_id") if state.get("tracking_uri") == uri else None)
         state.update(parent_run_id=parent_id, tracking_uri=uri)
         _write_state(run_dir, state)
+        for label, artifact in _prepared_by_label(spec, ctx).items():
+            tracker.log_prepared(parent_id, label, Path(artifact))
 
         if todo:
             services = _start_services(spec)
@@ -88,6 +90,17 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
     finally:
         if started_ray:
             ray.shutdown()
+
+
+def _prepared_by_label(spec: Spec, ctx: TrialContext) -> dict[str, str]:
+    """Method label -> its prepared artifact (the first task's: tasks share one), for the parent run."""
+    found: dict[str, str] = {}
+    for m in spec.methods:
+        for t in spec.tasks:
+            path = ctx.method_artifacts.get(method_artifact_key(m.label, t.name))
+            if path:
+                found.setdefault(m.label, path)
+    return found
 
 
 def _start_services(spec: Spec) -> list:

@@ -10,6 +10,7 @@ duplicates it.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -22,6 +23,8 @@ from mlflow.entities import Metric, Param
 
 from harness.history import HISTORY_FILE, TrialResult
 
+QUALITY_FILES = ("quality.json", "metrics.json")
+"""What a method's prepare step may write about the artifact's quality (see methods/*/quality.py)."""
 METRIC_BATCH = 1000
 TOP_CRYSTALS = 5
 
@@ -57,6 +60,24 @@ class Tracker:
         run = self.client.create_run(self.experiment_id, run_name=suite, tags={"kind": "sweep", **tags})
         self.client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
         return run.info.run_id
+
+    def log_prepared(self, parent_id: str, label: str, artifact_dir: Path) -> None:
+        """A prepared method artifact's quality figures (``quality.json``/``metrics.json``) on the parent run.
+
+        Numbers become metrics ``prepare.<label>.<key>`` (e.g. the valid-decode rate of
+        1,000 prior samples); the files themselves go under ``prepare/<label>/``.
+        """
+        metrics = []
+        for name in QUALITY_FILES:
+            path = Path(artifact_dir) / name
+            if not path.is_file():
+                continue
+            figures = json.loads(path.read_text())
+            metrics += [_metric(f"prepare.{label}.{k}", v) for k, v in figures.items()
+                        if isinstance(v, int | float) and not isinstance(v, bool)]
+            self.client.log_artifact(parent_id, str(path), artifact_path=f"prepare/{label}")
+        for i in range(0, len(metrics), METRIC_BATCH):
+            self.client.log_batch(parent_id, metrics=metrics[i : i + METRIC_BATCH])
 
     def finish_sweep(self, parent_id: str, metrics: dict[str, float], failed: bool) -> None:
         self.client.log_batch(parent_id, metrics=[_metric(k, v) for k, v in metrics.items()])

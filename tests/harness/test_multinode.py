@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import ray
 from ray.cluster_utils import Cluster
@@ -42,3 +44,29 @@ def test_a_multinode_sweep_needs_a_tracking_server(three_nodes, small_dataset_cs
     with pytest.raises(UserError, match="this Ray cluster has 3 nodes: set tracking.uri"):
         run_sweep(spec, progress=False)
     assert not (tmp_path / "run").exists(), "nothing is written before the check"
+
+
+def test_one_energy_service_per_node_serves_that_nodes_calls(three_nodes):
+    from tasks.csp.compounds import polymorphs
+    from tasks.csp.energy_service import EnergyOracle, start_energy_services
+
+    services = start_energy_services("chgnet", num_cpus=0)
+    try:
+        placed = [ray.get(s.stats.remote())["node"] for s in services]
+        alive = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+        assert sorted(placed) == sorted(alive), "exactly one service on every node"
+
+        @ray.remote(num_cpus=0)
+        def call_here(structures):
+            return ray.get_runtime_context().get_node_id(), EnergyOracle("chgnet")(structures).tolist()
+
+        nacl = list(polymorphs("NaCl").values())
+        for resource in ("head_node", "worker_a", "worker_b"):
+            before = {p: ray.get(s.stats.remote())["requests"] for p, s in zip(placed, services)}
+            node, values = ray.get(call_here.options(resources={resource: 0.01}).remote(nacl))
+            after = {p: ray.get(s.stats.remote())["requests"] for p, s in zip(placed, services)}
+            assert len(values) == len(nacl) and all(math.isfinite(v) for v in values)
+            assert {p for p in placed if after[p] != before[p]} == {node}, f"{resource}: served on its own node"
+    finally:
+        for service in services:
+            ray.kill(service)
