@@ -71,10 +71,12 @@ class EnergyService:
         return {"requests": self.requests, "batches": self.batches, "node": ray.get_runtime_context().get_node_id()}
 
 
-def start_energy_services(model: str, num_cpus: float = 1.0, num_gpus: float = 0.25) -> list:
+def start_energy_services(model: str, num_cpus: float = 0.0, num_gpus: float = 0.25) -> list:
     """One ``EnergyService`` per alive node (GPU share only on nodes that have GPUs); returns the handles.
 
-    The handles belong to the caller: keep them for as long as trials run.
+    A service computes while the trials that called it wait, so by default it takes
+    no CPU slot of its own (raise ``num_cpus`` to reserve one). The handles belong to
+    the caller: keep them for as long as trials run.
     """
     handles = []
     for node in ray.nodes():

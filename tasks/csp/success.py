@@ -4,7 +4,9 @@ Two criteria, both against the compound's reference — the lower in energy of t
 experimental structure and the judge's lowest known polymorph:
 
 * ``energy`` (the LCOM paper's, §6): the formation energy per atom is within 20 %
-  of the reference's, |E(x̂) − E*| / |E*| ≤ 0.2.
+  of the reference's, |E(x̂) − E*| / |E*| ≤ 0.2. For the elements (C, Si) the
+  reference's formation energy is zero by definition, which makes a relative
+  criterion meaningless; there it applies to the energy per atom instead.
 * ``strict``: pymatgen's ``StructureMatcher`` matches the structure to the
   experimental structure or to the judge's lowest polymorph, and the energy per
   atom is at most 0.03 eV above the reference's.
@@ -30,7 +32,7 @@ class Verdict:
     energy_success: bool
     strict_success: bool
     relative_error: float
-    """|E_f(x̂) − E_f*| / |E_f*| on formation energies per atom."""
+    """|E(x̂) − E*| / |E*| on formation energies per atom (energies per atom for the elements)."""
     delta_e: float
     """E(x̂) − E* in eV/atom (energy per atom; equal to the formation-energy difference)."""
     matched: str | None
@@ -41,27 +43,32 @@ class Verdict:
 
 
 def judge(
+    energy: float,
     formation_energy: float,
+    reference_energy: float,
     reference_formation_energy: float,
     structure: Structure | None = None,
     references: dict[str, Structure] | None = None,
+    element: bool = False,
 ) -> Verdict:
-    """The verdict for a structure of formation energy ``formation_energy`` (eV/atom).
+    """The verdict for a structure of ``energy`` and ``formation_energy`` per atom (eV) against the reference's.
 
-    ``references`` maps "experimental" / "judge" to the structures a match may
+    ``element`` (one-element compositions) judges the relative error on energies per
+    atom. ``references`` maps "experimental" / "judge" to the structures a match may
     hit; without a structure nothing matches and the strict criterion fails.
     """
     # The paper prints (E(x, c*) − E(x, ĉ)) / |E(x, c*)| ≤ 0.2; with E(c*) the minimum
     # that numerator is never positive, so the bound would always hold — a sign slip.
     # We use the absolute relative error.
-    delta = formation_energy - reference_formation_energy
-    relative = abs(delta) / abs(reference_formation_energy) if reference_formation_energy else math.inf
-    finite = math.isfinite(delta)
+    value, target = (energy, reference_energy) if element else (formation_energy, reference_formation_energy)
+    delta = energy - reference_energy
+    finite = math.isfinite(delta) and math.isfinite(value - target)
+    relative = abs(value - target) / abs(target) if finite and target else math.nan
     matched = _match(structure, references or {}) if structure is not None and finite else None
     return Verdict(
         energy_success=finite and relative <= RELATIVE_TOLERANCE,
         strict_success=matched is not None and delta <= STRICT_DELTA_E,
-        relative_error=relative if finite else math.nan,
+        relative_error=relative,
         delta_e=delta if finite else math.nan,
         matched=matched,
     )

@@ -131,10 +131,12 @@ class Csp26(Task):
         formation = formation_energy_per_atom(model, relaxed.structure, relaxed.energy_per_atom)
         ref = reference_energy(compound, self.energy_model)
         references = _reference_structures(compound)
-        verdict = judge(formation, ref.formation_energy_per_atom, relaxed.structure, references)
+        element = len(start.composition.elements) == 1
+        verdict = judge(relaxed.energy_per_atom, formation, ref.energy_per_atom, ref.formation_energy_per_atom,
+                        relaxed.structure, references, element)
         start_energy = float(model.energy_per_atom([start])[0])
-        start_verdict = judge(formation_energy_per_atom(model, start, start_energy), ref.formation_energy_per_atom,
-                              start, references)
+        start_verdict = judge(start_energy, formation_energy_per_atom(model, start, start_energy), ref.energy_per_atom,
+                              ref.formation_energy_per_atom, start, references, element)
         final = {
             "relaxed_cif": relaxed.structure.to(fmt="cif"),
             "relax_converged": relaxed.converged,
@@ -147,7 +149,7 @@ class Csp26(Task):
             "start_strict_success": start_verdict.strict_success,
         }
         if self.judge == "gpaw":
-            final.update(_gpaw_verdict(compound, relaxed.structure, references))
+            final.update(_gpaw_verdict(compound, relaxed.structure, references, element))
         return final
 
 
@@ -166,13 +168,15 @@ def _reference_structures(compound: str) -> dict[str, Structure]:
     return found
 
 
-def _gpaw_verdict(compound: str, structure: Structure, references: dict[str, Structure]) -> dict:
+def _gpaw_verdict(compound: str, structure: Structure, references: dict[str, Structure], element: bool) -> dict:
     """GPAW single point on the relaxed structure, judged against GPAW's reference table."""
     gpaw = get_energy_model("gpaw")
+    ref = reference_energy(compound, "gpaw")
     t0 = time.perf_counter()
     energy = float(gpaw.energy_per_atom([structure])[0])
     formation = formation_energy_per_atom(gpaw, structure, energy)
-    verdict = judge(formation, reference_energy(compound, "gpaw").formation_energy_per_atom, structure, references)
+    verdict = judge(energy, formation, ref.energy_per_atom, ref.formation_energy_per_atom, structure, references,
+                    element)
     return {
         "gpaw_seconds": time.perf_counter() - t0,
         "gpaw_energy_per_atom": energy,

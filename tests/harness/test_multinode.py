@@ -50,7 +50,7 @@ def test_one_energy_service_per_node_serves_that_nodes_calls(three_nodes):
     from tasks.csp.compounds import polymorphs
     from tasks.csp.energy_service import EnergyOracle, start_energy_services
 
-    services = start_energy_services("chgnet", num_cpus=0)
+    services = start_energy_services("chgnet")
     try:
         placed = [ray.get(s.stats.remote())["node"] for s in services]
         alive = {n["NodeID"] for n in ray.nodes() if n["Alive"]}

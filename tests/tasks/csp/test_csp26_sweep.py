@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -67,16 +68,18 @@ def test_mlflow_children_carry_the_final_metrics_and_structure(csp_sweep):
 
 
 def test_one_service_per_node_batches_concurrent_trials(local_ray):
-    services = start_energy_services("chgnet", num_cpus=0)
+    services = start_energy_services("chgnet")
     assert len(services) == len([n for n in ray.nodes() if n["Alive"]])
 
     @ray.remote(num_cpus=0)
-    def call(structures):
+    def call(structures, at):
+        time.sleep(max(0.0, at - time.time()))  # every caller fires at the same moment
         return EnergyOracle("chgnet")(structures).tolist()
 
     candidates = list(polymorphs("ZnO").values())
     before = ray.get(services[0].stats.remote())
-    values = ray.get([call.remote(candidates) for _ in range(8)])
+    at = time.time() + 30  # after every worker process has started
+    values = ray.get([call.remote(candidates, at) for _ in range(8)])
     expected = get_energy_model("chgnet").energy_per_atom(candidates)
     np.testing.assert_allclose(np.array(values), np.tile(expected, (8, 1)), atol=1e-5)
     after = ray.get(services[0].stats.remote())

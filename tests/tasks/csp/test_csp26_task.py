@@ -73,12 +73,19 @@ def test_finalize_relaxes_and_judges(nacl):
 
 
 def test_success_criteria_take_the_absolute_relative_error():
-    assert judge(-1.9, -2.0).energy_success and judge(-2.1, -2.0).energy_success
-    assert not judge(-1.5, -2.0).energy_success, "25% above the reference fails"
-    assert not judge(-2.5, -2.0).energy_success, "25% below the reference also fails (|E - E*| / |E*|)"
-    nan = judge(float("nan"), -2.0)
+    def energy(formation: float, **kw):  # energies per atom = formation energies - 1.5 eV here
+        return judge(formation - 1.5, formation, -3.5, -2.0, **kw)
+
+    assert energy(-1.9).energy_success and energy(-2.1).energy_success
+    assert not energy(-1.5).energy_success, "25% above the reference fails"
+    assert not energy(-2.5).energy_success, "25% below the reference also fails (|E - E*| / |E*|)"
+    assert energy(-1.9).delta_e == pytest.approx(0.1)
+    nan = energy(float("nan"))
     assert not nan.energy_success and not nan.strict_success and math.isnan(nan.delta_e)
-    assert not judge(-2.0, -2.0).strict_success, "strict needs a structure match"
+    assert not energy(-2.0).strict_success, "strict needs a structure match"
+    # elements: the reference's formation energy is 0, so the energy per atom is judged
+    assert judge(-9.0, 0.2, -9.2, 0.0, element=True).energy_success
+    assert not judge(-9.0, 0.2, -9.2, 0.0).energy_success
 
 
 def test_random_structures_have_the_composition_and_follow_the_seed():
