@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import yaml
 
 from harness import registry
 from harness.errors import UserError
+from harness.store import default_artifact_root
 
 TOP_KEYS = {
     "suite",
@@ -112,8 +112,7 @@ class Spec:
 
     @property
     def resolved_artifacts(self) -> Path:
-        default = os.environ.get("CRYSTALBENCH_ARTIFACTS", "~/.cache/crystalbench/artifacts")
-        return Path(self.artifacts or default).expanduser().resolve()
+        return Path(self.artifacts).expanduser().resolve() if self.artifacts else default_artifact_root()
 
     @property
     def experiment_name(self) -> str:

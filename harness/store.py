@@ -27,6 +27,11 @@ def key_digest(key: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def default_artifact_root() -> Path:
+    """``CRYSTALBENCH_ARTIFACTS``, else ``~/.cache/crystalbench/artifacts``: where a spec without ``storage.artifacts`` builds."""
+    return Path(os.environ.get("CRYSTALBENCH_ARTIFACTS", "~/.cache/crystalbench/artifacts")).expanduser().resolve()
+
+
 class ArtifactStore:
     """A directory of content-addressed artifacts: ``root/<kind>/<digest>/``."""
 

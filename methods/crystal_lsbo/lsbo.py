@@ -28,6 +28,8 @@ class CrystalLSBO(StackMethod):
     """Crystal-Standard-LSBO: the stack stays fixed; the GP grows by one point per iteration."""
 
     name = "crystal_lsbo"
+    compatible_tasks = frozenset({"formation_energy", "electronegativity"})
+    """The stack decodes any composition of the dataset; a fixed-composition task (csp26) is out of its reach."""
 
     def __init__(self, stack: dict | None = None, bound: float = 3.0, refit_every: int = 10,
                  num_restarts: int = 4, raw_samples: int = 256):

@@ -19,7 +19,7 @@ from pymatgen.core import Structure
 
 from harness.errors import UserError
 from tasks.csp.compounds import reference
-from tasks.csp.energy_models import ENERGY_MODELS
+from tasks.csp.energy_models import ENERGY_MODELS, formation_energy
 from tasks.csp.fidelity import path_for
 
 
@@ -30,8 +30,8 @@ class ReferenceEnergy:
     structure: Structure
     """Relaxed by the model."""
     energy_per_atom: float
-    formation_energy_per_atom: float | None
-    """None when the model's elemental references are not computed yet."""
+    formation_energy_per_atom: float
+    """Against the model's current elemental references (a UserError when they are missing)."""
     prototype: str
 
 
@@ -49,10 +49,11 @@ def reference_energy(compound: str, model: str) -> ReferenceEnergy:
         raise UserError(f"{model} has no finite energy for the reference polymorphs of {compound}")
     best = min(candidates, key=lambda name: rows[name]["energy_per_atom"])
     row = rows[best]
+    structure = Structure.from_str(row["cif"], fmt="cif")
     return ReferenceEnergy(
-        structure=Structure.from_str(row["cif"], fmt="cif"),
+        structure=structure,
         energy_per_atom=row["energy_per_atom"],
-        formation_energy_per_atom=row["formation_energy_per_atom"],
+        formation_energy_per_atom=formation_energy(model, structure.composition, row["energy_per_atom"]),
         prototype=best,
     )
 

@@ -21,6 +21,7 @@ content-addressed artifact keyed by (compound, energy model, ``VERSION``).
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ from pymatgen.core import Structure
 
 from harness.dataset import Dataset
 from harness.errors import UserError
-from harness.store import ArtifactStore
+from harness.store import ArtifactStore, default_artifact_root
 from tasks.csp.compounds import COMPOUNDS, polymorphs, reference
 
 VERSION = 1
@@ -67,6 +68,34 @@ def load_training_data(index_dir: Path, compound: str) -> Dataset:
     if compound not in index:
         raise UserError(f"csp26 artifact {index_dir} has no training data for {compound}; prepare it first")
     return Dataset.load(Path(index[compound]) / TABLE)
+
+
+def summary(index_dir: Path) -> str:
+    """Markdown: size and composition coverage of the training data, per compound and origin."""
+    header = ("| compound | structures | prototypes | strained/rattled | random relaxed | removed as ground state "
+              "| energy range (eV/atom) |")
+    lines = [header, "|---|---|---|---|---|---|---|"]
+    total = 0
+    for compound in json.loads((Path(index_dir) / INDEX).read_text()):
+        data = load_training_data(index_dir, compound)
+        origin = data.table["source"].str.split(": ").list.last()
+        strained = int(origin.str.contains("strain").sum())
+        random = int(origin.str.starts_with("random").sum())
+        energies = data.labels("energy_per_atom")
+        total += len(data)
+        lines.append(f"| {compound} | {len(data)} | {len(data) - strained - random} | {strained} | {random} | "
+                     f"{data.skipped} | {np.ptp(energies):.2f} |")
+    return "\n".join([*lines, "", f"{total} structures in all."])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build (or find) the training data of every compound and print its coverage table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="chgnet")
+    parser.add_argument("--artifacts", type=Path, default=None, help="artifact store (default: the user cache)")
+    args = parser.parse_args(argv)
+    store = ArtifactStore(args.artifacts or default_artifact_root())
+    print(summary(prepare_training_data(store, args.model)))
 
 
 def generate_structures(compound: str, rng: np.random.Generator) -> list[tuple[str, Structure]]:
@@ -137,3 +166,7 @@ def _row(compound: str, origin: str, structure: Structure, energy: float, format
         structure.get_space_group_info(symprec=0.1)[1], structure.to(fmt="cif"), f"csp26 training v{VERSION}: {origin}",
         len(structure), len(elements), energy,
     )
+
+
+if __name__ == "__main__":
+    main()
