@@ -53,13 +53,21 @@ def prepare_training_data(store: ArtifactStore, model: str, compounds: Sequence[
     """Build (once per key) the training set of each compound; returns an index artifact naming them."""
     paths = {}
     for compound in compounds:
-        key = {"compound": compound, "energy_model": model, "version": VERSION}
+        key = {"compound": compound, "energy_model": model, "version": VERSION,
+               "ground_states": _ground_state_digest(compound)}
         paths[compound] = str(store.get_or_build("task/csp26/training", key, lambda out, c=compound: _build(out, c, model)))
 
     def write_index(out: Path) -> None:
         (out / INDEX).write_text(json.dumps(paths, indent=1, sort_keys=True))
 
     return store.get_or_build("task/csp26", {"energy_model": model, "version": VERSION, "compounds": paths}, write_index)
+
+
+def _ground_state_digest(compound: str) -> str:
+    """Identity of the structures removed from a compound's set (the judge's polymorph can change)."""
+    ref = reference(compound)
+    cifs = [s.to(fmt="cif") for s in (ref.structure, ref.judge_structure) if s is not None]
+    return hashlib.sha256("".join(cifs).encode()).hexdigest()
 
 
 def load_training_data(index_dir: Path, compound: str) -> Dataset:
@@ -76,7 +84,8 @@ def summary(index_dir: Path) -> str:
               "| energy range (eV/atom) |")
     lines = [header, "|---|---|---|---|---|---|---|"]
     total = 0
-    for compound in json.loads((Path(index_dir) / INDEX).read_text()):
+    index = json.loads((Path(index_dir) / INDEX).read_text())
+    for compound in [c for c in COMPOUNDS if c in index]:
         data = load_training_data(index_dir, compound)
         origin = data.table["source"].str.split(": ").list.last()
         strained = int(origin.str.contains("strain").sum())
