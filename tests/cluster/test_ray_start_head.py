@@ -32,11 +32,13 @@ def ray_head(tmp_path_factory):
     )
     job_api = f"http://127.0.0.1:{dashboard}"
     try:
-        deadline = time.time() + 180
-        while subprocess.run([str(BIN / "ray"), "job", "list", "--address", job_api], capture_output=True,
-                             env=env).returncode:
+        deadline = time.time() + 240
+        # Ready when a trivial job runs: the job server answers `ray job list` before the head's
+        # dashboard agent can take jobs ("No available agent to submit job"), slowly on a busy machine.
+        while (probe := subprocess.run([str(BIN / "ray"), "job", "submit", "--address", job_api, "--", "true"],
+                                       capture_output=True, text=True, env=env)).returncode:
             if head.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"ray head did not start: {log.read_text()[-2000:]}")
+                raise RuntimeError(f"ray head takes no jobs: {probe.stderr[-1500:]}\n{log.read_text()[-1500:]}")
             time.sleep(2)
         yield {"gcs": f"127.0.0.1:{port}", "jobs": job_api, "env": env}
     finally:
