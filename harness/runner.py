@@ -113,9 +113,7 @@ def _loop(
 
     oracle = BudgetedOracle(problem.oracle, cell.budget, problem.invalid_penalty)
     best = np.nan
-    first = problem.rank(problem.initial_values)[0] if len(problem.initial_values) else None
-    final_structure = problem.initial_structures[first] if first is not None else None
-    final_value = problem.initial_values[first] if first is not None else np.nan
+    final_structure, final_value = None, np.nan  # the best valid proposal: what the method found
     batch = 0
     last_flush = last_report = time.perf_counter()
     while oracle.remaining > 0:
@@ -167,7 +165,10 @@ def _loop(
         if report is not None and now - last_report > REPORT_SECONDS:
             report({"calls": oracle.calls, "best_so_far": best, "done": False})
             last_report = now
-    if problem.finalize is not None and final_structure is not None:
+    if problem.finalize is not None:
+        if final_structure is None:  # no valid proposal at all: the method leaves its start where it was
+            final_structure = problem.initial_structures[problem.rank(problem.initial_values)[0]]
+            result.extra["final_is_start"] = True
         write_history(trial_dir, rows)
         t0 = time.perf_counter()
         result.extra["final"] = problem.finalize(final_structure) | {"final_seconds": time.perf_counter() - t0}

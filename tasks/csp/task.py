@@ -5,13 +5,14 @@ random stable initial structure for s (``tasks.csp.initial``) and proposes
 structures of X's composition; the oracle is the energy per atom of each
 proposal as proposed (a single point of the energy model, served per node by
 ``tasks.csp.energy_service``). When the budget is spent, the trial's best
-structure is relaxed with the same model (bounded FIRE steps) and judged by
+valid proposal (as in GN-OA/RAS: the search scores unrelaxed candidates, the
+best one is then relaxed) is relaxed with the same model (bounded FIRE steps) and judged by
 ``tasks.csp.success`` against the reference table of that model, and — with
 ``judge: gpaw`` — by GPAW single points against GPAW's reference table.
 
 The problem's dataset is the compound's share of the csp26 training data
 (``tasks.csp.training_data``: sub-optimal structures only). An invalid proposal
-scores the worst energy known for the compound (training data and start).
+scores ``INVALID_MARGIN`` above the worst energy known for the compound.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ from tasks.csp.success import judge
 from tasks.csp.training_data import load_training_data, prepare_training_data
 
 JUDGES = ("gpaw",)
+INVALID_MARGIN = 10.0
+"""eV/atom above the worst known energy: an invalid proposal must never look better than an unrelaxed
+random candidate, which can sit several eV/atom above the relaxed structures."""
 GPAW_SYMPREC = 0.01
 
 
@@ -104,7 +108,7 @@ class Csp26(Task):
             dataset=training,
             initial_structures=[start.structure],
             initial_values=np.array([start.energy_per_atom]),
-            invalid_penalty=float(finite.max()) if len(finite) else float("nan"),
+            invalid_penalty=float(finite.max()) + INVALID_MARGIN,
             default_budget=self.default_budget,
             info={
                 "energy_model": self.energy_model,

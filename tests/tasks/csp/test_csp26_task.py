@@ -39,7 +39,8 @@ def test_the_problem_starts_from_the_seeds_relaxed_random_structure(nacl, task_s
     assert problem.initial_structures[0] == start.structure and len(start.structure) == len(reference("NaCl").structure)
     other = task.load_problem("NaCl", None, task.prepare(task_store, None, ["NaCl"]), seed=1)
     assert other.initial_structures[0] != problem.initial_structures[0], "seeds start apart"
-    assert math.isfinite(problem.invalid_penalty) and problem.invalid_penalty >= problem.initial_values[0]
+    worst = max(problem.dataset.labels("energy_per_atom").max(), problem.initial_values[0])
+    assert problem.invalid_penalty == pytest.approx(worst + 10.0), "invalid is worse than anything known"
 
 
 def test_the_training_data_holds_no_ground_state(nacl):
