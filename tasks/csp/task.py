@@ -75,6 +75,9 @@ class Csp26(Task):
             raise ValueError("GPAW is not installed: pip install 'crystalbench[dft]' (see README)")
         if relax_steps < 1 or relax_fmax <= 0:
             raise ValueError("relax_steps must be positive and relax_fmax > 0")
+        unknown = set(service or {}) - {"num_cpus", "num_gpus"}
+        if unknown:
+            raise ValueError(f"service accepts num_cpus and num_gpus, not {', '.join(sorted(unknown))}")
         self.energy_model = energy_model
         self.judge = judge
         self.relax_steps = int(relax_steps)
@@ -92,12 +95,12 @@ class Csp26(Task):
         """One energy-model actor per node, shared by that node's trials (the sweep keeps the handles)."""
         return start_energy_services(self.energy_model, **self.service)
 
-    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path, seed: int) -> Problem:
+    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path, seed: int = 0) -> Problem:
         if name not in COMPOUNDS:
             raise UserError(f"task csp26 has no problem {name!r}; known: {', '.join(COMPOUNDS)}")
         training = load_training_data(artifact_dir, name)
         start = initial_structure(name, seed, self.energy_model)
-        known = np.append(training.labels("energy_per_atom") if len(training) else [], start.energy_per_atom)
+        known = np.append(training.labels("energy_per_atom"), start.energy_per_atom)
         finite = known[np.isfinite(known)]
         ref = reference_energy(name, self.energy_model)
         return Problem(
@@ -126,7 +129,7 @@ class Csp26(Task):
         )
 
     def finalize(self, compound: str, structure: Structure, start: Structure) -> dict:
-        """Relax the trial's best structure with the energy model and judge it (and with GPAW if asked).
+        """Relax the trial's best valid proposal with the energy model and judge it (and with GPAW if asked).
 
         The seed's start is judged too (``start_*``): a relaxed random start of a
         2-atom cell is often the ground state already, and a method deserves credit

@@ -24,7 +24,7 @@ def nacl(task_store):
 
 def test_one_problem_per_compound_and_bad_parameters_are_refused():
     assert Csp26().problem_names() == list(COMPOUNDS) and len(COMPOUNDS) == 26
-    for bad in ({"energy_model": "vasp"}, {"judge": "vasp"}, {"relax_steps": 0}):
+    for bad in ({"energy_model": "vasp"}, {"judge": "vasp"}, {"relax_steps": 0}, {"service": {"gpus": 1}}):
         with pytest.raises(ValueError):
             Csp26(**bad)
     with pytest.raises(UserError):
