@@ -10,7 +10,8 @@ metrics (``result.json`` ``extra.final``):
     Per task and per success criterion (a boolean metric named ``*_success``), a
     check-mark table like LCOM's Table 1: one row per problem, one column per
     method; ✓ when every seed succeeded, ``k/n`` when some did, ✗ when none did,
-    with which reference matched (``*matched``) in brackets. The last row counts
+    with which reference matched (``*matched``) in brackets; a problem whose trials
+    all failed is listed and counts as unsolved. The last row counts
     successes out of the number of problems, as the mean over seeds and as the
     number of problems solved by at least one seed. Then a Table 2-style timing:
     wall-clock seconds per predicted structure (one trial predicts one), split
@@ -69,7 +70,7 @@ def success_table(frame: pl.DataFrame, criterion: str, problems: list[str]) -> l
 
 def _cell(trials: pl.DataFrame, criterion: str, matched_column: str | None) -> str:
     if trials.height == 0:
-        return "—"
+        return "— (no complete trial)"
     wins = int(trials[criterion].cast(pl.Int64).sum())
     mark = CHECK if wins == trials.height else CROSS if wins == 0 else f"{wins}/{trials.height}"
     if matched_column and matched_column in trials.columns and wins:
@@ -113,7 +114,7 @@ def write_final_report(results: list[TrialResult], out_dir: Path) -> Path | None
     lines = ["# Final metrics", ""]
     for task in sorted(frame["task"].unique().to_list()):
         sub = frame.filter(pl.col("task") == task)
-        problems = _problem_order(task, sub["problem"].unique().to_list())
+        problems = _problem_order(task, sorted({r.problem for r in results if r.task == task}))
         for criterion in [c for c in sub.columns if c.endswith("_success")]:
             lines += [f"## {task}: `{criterion}`", "", *success_table(sub, criterion, problems), ""]
         lines += [f"## {task}: wall-clock per predicted structure (s)", "", *timing_table(sub), ""]

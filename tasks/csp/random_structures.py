@@ -47,7 +47,7 @@ def random_structure(
                     3, group, elements, counts, factor=volume_factor, conventional=False,
                     random_state=int(rng.integers(2**31)),
                 )
-        except Comp_CompatibilityError:
+        except (Comp_CompatibilityError, RuntimeError):  # RuntimeError: PyXtal gave up placing atoms in this group
             continue
         if crystal.valid:
             structure = crystal.to_pymatgen()
