@@ -9,7 +9,6 @@ exception is re-raised for Ray Tune to count.
 
 from __future__ import annotations
 
-import hashlib
 import socket
 import time
 import traceback
@@ -26,6 +25,7 @@ from harness.crystal import to_cif
 from harness.dataset import Dataset
 from harness.history import TRIALS_DIR, TrialResult, write_history
 from harness.oracle import BudgetedOracle
+from harness.seeding import name_entropy
 from harness.spec import Cell
 from methods.base import Exhausted
 
@@ -57,7 +57,7 @@ def method_artifact_key(label: str, task: str) -> str:
 def trial_rng(cell: Cell) -> np.random.Generator:
     """The trial's generator, derived from (seed, method label, task, problem) only."""
     words = (cell.method_label, cell.task, cell.problem)
-    entropy = [cell.seed] + [int.from_bytes(hashlib.sha256(w.encode()).digest()[:8], "little") for w in words]
+    entropy = [cell.seed] + [name_entropy(w) for w in words]
     return np.random.default_rng(np.random.SeedSequence(entropy))
 
 

@@ -14,7 +14,6 @@ Regenerate the shipped file with ``python -m tasks.csp.initial --model chgnet``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
+from harness.seeding import name_entropy
 from tasks.csp.compounds import COMPOUNDS, reference
 from tasks.csp.random_structures import random_structure
 
@@ -54,8 +54,7 @@ class InitialStructure:
 
 def initial_rng(compound: str, seed: int) -> np.random.Generator:
     """The generator of one compound's start for one seed (independent of every other pair)."""
-    word = int.from_bytes(hashlib.sha256(compound.encode()).digest()[:8], "little")
-    return np.random.default_rng(np.random.SeedSequence([seed, word]))
+    return np.random.default_rng(np.random.SeedSequence([seed, name_entropy(compound)]))
 
 
 def shipped_path(model: str) -> Path:

@@ -34,6 +34,7 @@ from pymatgen.core import Structure
 
 from harness.dataset import Dataset
 from harness.errors import UserError
+from harness.seeding import name_entropy
 from harness.store import ArtifactStore, default_artifact_root
 from tasks.csp.compounds import COMPOUNDS, polymorphs, reference
 
@@ -137,8 +138,7 @@ def _build(out: Path, compound: str, model_name: str) -> None:
     from tasks.csp.energy_models import formation_energy_per_atom, get_energy_model
 
     model = get_energy_model(model_name)
-    word = int.from_bytes(hashlib.sha256(compound.encode()).digest()[:8], "little")
-    rng = np.random.default_rng(np.random.SeedSequence([VERSION, word]))
+    rng = np.random.default_rng(np.random.SeedSequence([VERSION, name_entropy(compound)]))
     origins, structures = [], []
     for origin, structure in generate_structures(compound, rng):
         if origin.startswith("random"):
