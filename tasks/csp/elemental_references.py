@@ -42,6 +42,7 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from harness.errors import UserError
+from harness.history import atomic_write_text
 from tasks.csp.compounds import graphite, reference
 from tasks.csp.energy_models import (
     ENERGY_MODELS,
@@ -159,7 +160,7 @@ def compute(model: EnergyModel, elements: tuple[str, ...] = ELEMENTS) -> Path:
             "cif": result.structure.to(fmt="cif"),
         }
         path.parent.mkdir(exist_ok=True)
-        path.write_text(json.dumps(document, indent=1) + "\n")
+        atomic_write_text(path, json.dumps(document, indent=1) + "\n")
         print(f"{model.name} {element}: {result.energy_per_atom:.4f} eV/atom converged={result.converged} "
               f"({result.seconds:.1f} s)", flush=True)
     elemental_energies.cache_clear()

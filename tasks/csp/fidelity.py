@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pymatgen.core import Composition, Structure
 
+from harness.history import atomic_write_text
 from tasks.csp.compounds import COMPOUNDS, polymorphs, reference
 from tasks.csp.elemental_references import compute as compute_elements
 from tasks.csp.energy_models import (
@@ -119,7 +120,7 @@ def _fill_formation_energies(model: EnergyModel, document: dict) -> None:
 
 def _write(path: Path, document: dict) -> None:
     path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(document, indent=1) + "\n")
+    atomic_write_text(path, json.dumps(document, indent=1) + "\n")
 
 
 def lowest_polymorph(rows: dict[str, dict]) -> str | None:
@@ -186,7 +187,7 @@ def write_report(path: Path = REPORT) -> None:
             cells.append(cell)
         lines.append(f"| {compound} | {experimental} | " + " | ".join(cells) + " |")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def main() -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from harness.history import atomic_write_text
+
 DATA = Path(__file__).parent / "data"
 
 WYCKOFF = "R. W. G. Wyckoff, Crystal Structures, 2nd ed., Vol. 1 (Interscience, New York, 1963)"
@@ -115,7 +117,7 @@ def main() -> None:
         "compounds": compounds,
     }
     DATA.mkdir(exist_ok=True)
-    (DATA / "references.json").write_text(json.dumps(document, indent=1) + "\n")
+    atomic_write_text(DATA / "references.json", json.dumps(document, indent=1) + "\n")
     print(f"wrote {DATA / 'references.json'}: {len(compounds)} compounds, {len(judged)} judged by GPAW")
 
 
