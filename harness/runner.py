@@ -165,6 +165,8 @@ def _loop(
         if report is not None and now - last_report > REPORT_SECONDS:
             report({"calls": oracle.calls, "best_so_far": best, "done": False})
             last_report = now
+    if trace := method.trace():
+        result.extra["trace"] = trace
     if problem.finalize is not None:
         if final_structure is None:  # no valid proposal at all: the method leaves its start where it was
             final_structure = problem.initial_structures[problem.rank(problem.initial_values)[0]]

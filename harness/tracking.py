@@ -137,6 +137,8 @@ class Tracker:
             self._log_top_crystals(run_id, history, result.direction)
         if result.traceback:
             self.client.log_text(run_id, result.traceback, "traceback.txt")
+        if result.extra.get("trace"):
+            self.client.log_dict(run_id, result.extra["trace"], "trace.json")
         if result.extra.get("final", {}).get("relaxed_cif"):
             self.client.log_text(run_id, result.extra["final"]["relaxed_cif"], "final/relaxed.cif")
         self.client.set_terminated(run_id, status="FINISHED" if result.status == "complete" else "FAILED")

@@ -51,6 +51,14 @@ class Method(ABC):
     def tell(self, structures: list[Structure | None], values: np.ndarray) -> None:
         """Receive the oracle values of the last ``ask`` (invalid ones already replaced by the penalty)."""
 
+    def trace(self) -> dict:
+        """JSON-able diagnostics of the trial beyond its oracle calls (e.g. LCOM's surrogate energy per step).
+
+        Read once after the last ``tell``; the harness keeps it in ``result.json``
+        (``extra.trace``) and as the MLflow artifact ``trace.json``. Empty: nothing to keep.
+        """
+        return {}
+
     def state_dict(self) -> dict:
         """Mid-trial checkpoint; methods that support resuming override this and ``load_state_dict``."""
         raise NotImplementedError(f"{self.name} does not checkpoint")

@@ -62,6 +62,12 @@ def test_a_method_with_nothing_left_ends_the_trial_complete_before_its_budget(tr
     assert result.extra["exhausted"] == f"all {n} dataset crystals proposed"
 
 
+def test_a_methods_trace_is_kept_in_the_result_and_an_empty_one_is_not(trial_context):
+    traced = run_cell(cell(method="traced", method_label="traced", budget=5, batch_size=2), trial_context)
+    assert traced.extra["trace"] == {"told": [2, 2, 1]}
+    assert "trace" not in run_cell(cell(), trial_context).extra
+
+
 def test_a_method_returning_garbage_fails_the_trial_with_a_clear_error(trial_context):
     c = cell(method="returns_garbage", method_label="returns_garbage")
     with pytest.raises(TypeError):

@@ -76,3 +76,21 @@ class SlowDatabase(Database):
     def ask(self, n):
         time.sleep(self.seconds_per_ask)
         return super().ask(n)
+
+
+@register_method
+class Traced(Database):
+    """The database baseline that also keeps a trace: the number of candidates of every ``tell``."""
+
+    name = "traced"
+
+    def setup(self, problem, artifact_dir, rng):
+        super().setup(problem, artifact_dir, rng)
+        self.told: list[int] = []
+
+    def tell(self, structures, values):
+        super().tell(structures, values)
+        self.told.append(len(structures))
+
+    def trace(self):
+        return {"told": self.told}
