@@ -28,7 +28,7 @@ from pymatgen.core import Structure
 from harness.store import ArtifactStore, default_artifact_root
 from methods.cdvae.config import CdvaeConfig
 from methods.cdvae.model import CdvaeModel, default_device
-from methods.cdvae.training import canonical, split, train
+from methods.cdvae.training import split, train
 from tasks.csp.training_data import load_training_data, prepare_training_data
 
 ARTIFACT_KIND = "cdvae"
@@ -50,12 +50,12 @@ def prepare_cdvae(store: ArtifactStore, params: dict) -> Path:
 
 
 def training_structures(index: Path, compounds: tuple[str, ...]) -> tuple[list[str], list[Structure]]:
-    """(material ids, canonical structures) of the csp26 training data of ``compounds``."""
+    """(material ids, structures) of the csp26 training data of ``compounds``."""
     ids, structures = [], []
     for compound in compounds:
         data = load_training_data(index, compound)
         ids.extend(data.table["material_id"].to_list())
-        structures.extend(canonical(data.structure(i)) for i in range(len(data)))
+        structures.extend(data.structure(i) for i in range(len(data)))
     return ids, structures
 
 

@@ -48,6 +48,17 @@ class CrystalBatch:
         return CrystalBatch(self.species, frac % 1.0, self.lattice, self.batch)
 
 
+def lattice_parameters(crystals: CrystalBatch) -> torch.Tensor:
+    """(B, 6): (a, b, c) / n_atoms^(1/3) in Å and (α, β, γ) in degrees, the lattice head's unstandardised target."""
+    rows = crystals.lattice
+    lengths = rows.norm(dim=-1)  # (B, 3)
+    cosines = torch.stack([(rows[:, 1] * rows[:, 2]).sum(-1) / (lengths[:, 1] * lengths[:, 2]),
+                           (rows[:, 0] * rows[:, 2]).sum(-1) / (lengths[:, 0] * lengths[:, 2]),
+                           (rows[:, 0] * rows[:, 1]).sum(-1) / (lengths[:, 0] * lengths[:, 1])], dim=-1)
+    angles = torch.rad2deg(torch.arccos(cosines.clamp(-1.0, 1.0)))
+    return torch.cat([lengths / crystals.n_atoms.to(lengths.dtype)[:, None] ** (1 / 3), angles], dim=-1)
+
+
 def batch_of(structures: list[Structure]) -> CrystalBatch:
     """A ``CrystalBatch`` of pymatgen structures (float32)."""
     return CrystalBatch(

@@ -24,6 +24,7 @@ from methods.cdvae.graph import (
     CrystalBatch,
     atomic_numbers,
     batch_of,
+    lattice_parameters,
     radius_edges,
     structures_of,
 )
@@ -38,10 +39,9 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def lattice_parameters(structures: list[Structure]) -> torch.Tensor:
-    """(B, 6): (a, b, c) / n_atoms^(1/3) in Å and (α, β, γ) in degrees, the lattice head's unstandardised target."""
-    rows = [[*(np.array(s.lattice.abc) / len(s) ** (1 / 3)), *s.lattice.angles] for s in structures]
-    return torch.tensor(rows, dtype=torch.float32)
+def canonical(structure: Structure) -> Structure:
+    """The Niggli-reduced cell: what the model trains on, encodes, and is judged against."""
+    return structure.get_reduced_structure()
 
 
 class CdvaeModel(nn.Module):
@@ -79,13 +79,14 @@ class CdvaeModel(nn.Module):
         return model.to(device).eval()
 
     def posterior(self, crystals: CrystalBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior mean and log-variance, each (B, latent_dim)."""
-        return self.encoder(crystals, radius_edges(crystals, self.config.cutoff))
+        """Posterior mean and log-variance, each (B, latent_dim), of crystals in their canonical cells."""
+        lattice_features = (lattice_parameters(crystals) - self.lattice_mean) / self.lattice_std
+        return self.encoder(crystals, radius_edges(crystals, self.config.cutoff), lattice_features)
 
     @torch.no_grad()
     def encode(self, structures: list[Structure]) -> torch.Tensor:
-        """Posterior means (N, latent_dim) of ``structures``; deterministic."""
-        mean, _ = self.posterior(batch_of(structures).to(self.device))
+        """Posterior means (N, latent_dim) of ``structures`` (any cell setting); deterministic."""
+        mean, _ = self.posterior(batch_of([canonical(s) for s in structures]).to(self.device))
         return mean
 
     def lattice_of(self, z: torch.Tensor, n_atoms: torch.Tensor) -> torch.Tensor:

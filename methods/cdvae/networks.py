@@ -40,9 +40,14 @@ class RadialBasis(nn.Module):
         return torch.exp(-(((length[:, None] - self.centres) / self.width) ** 2)) * envelope[:, None]
 
 
+def neighbour_sum(values: torch.Tensor, index: torch.Tensor, n: int) -> torch.Tensor:
+    """Sum of ``values (E, F)`` per ``index (E,)`` into (n, F)."""
+    return torch.zeros(n, values.shape[1], device=values.device, dtype=values.dtype).index_add_(0, index, values)
+
+
 def neighbour_mean(values: torch.Tensor, index: torch.Tensor, n: int) -> torch.Tensor:
     """Mean of ``values (E, F)`` per ``index (E,)`` into (n, F); atoms without neighbours get zeros."""
-    total = torch.zeros(n, values.shape[1], device=values.device, dtype=values.dtype).index_add_(0, index, values)
+    total = neighbour_sum(values, index, n)
     count = torch.zeros(n, device=values.device, dtype=values.dtype).index_add_(
         0, index, torch.ones_like(index, dtype=values.dtype))
     return total / count.clamp(min=1.0)[:, None]
@@ -62,22 +67,29 @@ class Interaction(nn.Module):
 
 
 class Encoder(nn.Module):
-    """Crystal graph → posterior mean and log-variance, each (B, latent_dim); invariant to rotations and cell choice."""
+    """Crystal graph and its lattice parameters → posterior mean and log-variance, each (B, latent_dim).
+
+    The mean-pooled atom states alone carry the cell only through the edge
+    lengths; the standardised lattice parameters (B, 6) of the (Niggli-reduced)
+    cell are appended to the pooled state so z pins down the lattice the
+    lattice head must reproduce. Invariant to rotations.
+    """
 
     def __init__(self, hidden: int, layers: int, latent_dim: int, cutoff: float, n_rbf: int):
         super().__init__()
         self.embed = nn.Embedding(MAX_Z, hidden)
         self.rbf = RadialBasis(cutoff, n_rbf)
         self.blocks = nn.ModuleList(Interaction(hidden, n_rbf) for _ in range(layers))
-        self.head = mlp(hidden, hidden, 2 * latent_dim)
+        self.head = mlp(hidden + 6, hidden, 2 * latent_dim)
 
-    def forward(self, crystals: CrystalBatch, edges: Edges) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, crystals: CrystalBatch, edges: Edges,
+                lattice_features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.embed(crystals.species)
         rbf = self.rbf(edges.length)
         for block in self.blocks:
             h = block(h, edges, rbf)
         pooled = neighbour_mean(h, crystals.batch, crystals.n_crystals)
-        mean, log_var = self.head(pooled).chunk(2, dim=-1)
+        mean, log_var = self.head(torch.cat([pooled, lattice_features], dim=-1)).chunk(2, dim=-1)
         return mean, log_var
 
 
@@ -95,7 +107,8 @@ class LatticeHead(nn.Module):
 class ScoreNetwork(nn.Module):
     """Noisy crystal, its latent and noise level → per-atom denoising direction (A, 3).
 
-    The output ``u_i`` estimates (true − noisy position)_i / σ in Cartesian Å
+    The output ``u_i = Σ_j w_ij r̂_ij`` (a learnt weight per edge times its
+    direction, so equivariant) estimates (true − noisy position)_i / σ in Cartesian Å
     (minimum image); the score is ``u / σ``. Atom types enter as embeddings, z
     and log σ are added to every atom state.
     """
@@ -119,4 +132,4 @@ class ScoreNetwork(nn.Module):
             h = block(h, edges, rbf)
         weight = self.edge_weight(torch.cat([h[edges.src], h[edges.dst], rbf], dim=-1))
         direction = edges.vector / length.clamp(min=1e-6)[:, None]
-        return neighbour_mean(weight * direction, edges.src, len(h))
+        return neighbour_sum(weight * direction, edges.src, len(h))

@@ -18,25 +18,26 @@ import torch
 from pymatgen.core import Structure
 
 from methods.cdvae.config import CdvaeConfig
-from methods.cdvae.graph import CrystalBatch, batch_of, minimum_image
-from methods.cdvae.model import CdvaeModel, default_device, lattice_parameters
+from methods.cdvae.graph import (
+    CrystalBatch,
+    batch_of,
+    lattice_parameters,
+    minimum_image,
+)
+from methods.cdvae.model import CdvaeModel, canonical, default_device
 
 LATTICE_WEIGHT = 10.0
 COORD_WEIGHT = 10.0
 
 
-def canonical(structure: Structure) -> Structure:
-    """The Niggli-reduced cell with coordinates wrapped into [0, 1): what the model trains on and is judged against."""
-    return structure.get_reduced_structure()
-
-
 def train(structures: list[Structure], config: CdvaeConfig) -> tuple[CdvaeModel, dict]:
-    """A CD-VAE trained on ``structures`` (already canonical) and its loss history {epoch losses, seconds}."""
+    """A CD-VAE trained on ``structures`` (in their canonical cells) and its loss history {epoch losses, seconds}."""
+    structures = [canonical(s) for s in structures]
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     device = default_device()
     model = CdvaeModel(config)
-    targets = lattice_parameters(structures)
+    targets = lattice_parameters(batch_of(structures))
     model.lattice_mean.copy_(targets.mean(0))
     model.lattice_std.copy_(targets.std(0).clamp(min=1e-3) if len(structures) > 1 else torch.ones(6))
     model.to(device).train()
@@ -50,7 +51,7 @@ def train(structures: list[Structure], config: CdvaeConfig) -> tuple[CdvaeModel,
         for first in range(0, len(order), config.batch_size):
             chosen = order[first:first + config.batch_size]
             crystals = batch_of([structures[i] for i in chosen]).to(device)
-            loss = step_loss(model, crystals, targets[chosen].to(device), generator)
+            loss = step_loss(model, crystals, generator)
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
@@ -61,15 +62,14 @@ def train(structures: list[Structure], config: CdvaeConfig) -> tuple[CdvaeModel,
     return model.eval(), {"epoch_loss": losses, "train_seconds": time.perf_counter() - start}
 
 
-def step_loss(model: CdvaeModel, crystals: CrystalBatch, lattice_target: torch.Tensor,
-              generator: torch.Generator) -> torch.Tensor:
-    """The training loss of one batch; ``lattice_target`` (B, 6) unstandardised."""
+def step_loss(model: CdvaeModel, crystals: CrystalBatch, generator: torch.Generator) -> torch.Tensor:
+    """The training loss of one batch of canonical crystals."""
     device = model.device
     mean, log_var = model.posterior(crystals)
     z = mean + torch.exp(0.5 * log_var) * torch.randn(mean.shape, generator=generator).to(device)
     kl = -0.5 * torch.sum(1 + log_var - mean**2 - log_var.exp(), dim=-1).mean()
     predicted = model.lattice_head(z)
-    lattice_loss = torch.mean((predicted - (lattice_target - model.lattice_mean) / model.lattice_std) ** 2)
+    lattice_loss = torch.mean((predicted - (lattice_parameters(crystals) - model.lattice_mean) / model.lattice_std) ** 2)
 
     level = torch.randint(len(model.sigmas), (crystals.n_crystals,), generator=generator).to(device)
     sigma = model.sigmas[level]  # (B,)
