@@ -1,0 +1,50 @@
+"""CD-VAE parameters: bad ones are one-line UserErrors before any data or training; the split is stable."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import UserError
+from harness.store import ArtifactStore
+from methods.cdvae import prepare_cdvae
+from methods.cdvae.config import CdvaeConfig
+from methods.cdvae.training import split
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"latent_dim": 2.5}, "latent_dim must be a positive integer"),
+    ({"lr": "fast"}, "lr must be a positive number"),
+    ({"sigma_begin": 0.001}, "sigma_begin (0.001) must exceed sigma_end"),
+    ({"test_fraction": 1.0}, "test_fraction must be in (0, 1)"),
+    ({"compounds": ["NaCl", "XeF"]}, "compounds must be csp26 compounds, got ['XeF']"),
+    ({"compounds": "NaCl"}, "compounds must be a list"),
+    ({"epoch": 3}, "unknown parameter(s) epoch"),
+])
+def test_bad_parameters_are_one_line_user_errors_before_anything_is_built(params, message, tmp_path):
+    with pytest.raises(UserError) as caught:
+        prepare_cdvae(ArtifactStore(tmp_path), params)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == [], "nothing built for a rejected configuration"
+
+
+def test_the_method_rejects_bad_model_parameters_when_the_spec_is_read():
+    from harness import registry
+
+    registry.load()
+    with pytest.raises(UserError, match="cdvae: unknown parameter"):
+        registry.construct(registry.get_method("cdvae"), {"model": {"layers": 2}}, "methods[0] (cdvae)")
+
+
+def test_config_key_round_trips_through_params():
+    config = CdvaeConfig.from_params({"epochs": 5, "compounds": ["Si", "C"]})
+    assert CdvaeConfig.from_params(config.key()) == config
+
+
+def test_held_out_split_follows_the_ids_not_their_order():
+    ids = [f"csp26-NaCl-{i}" for i in range(200)]
+    train, test = split(ids, 0.1)
+    assert sorted(train + test) == list(range(200)) and 5 <= len(test) <= 40
+    held = {ids[p] for p in test}
+    shuffled = ids[::-1] + ["csp26-Si-extra"]
+    assert {shuffled[p] for p in split(shuffled, 0.1)[1]} - {"csp26-Si-extra"} == held
