@@ -1,0 +1,200 @@
+"""The trained-surrogate artifact of lcom and sl: one per (latent space, labels, training settings, loss).
+
+``prepare_surrogate`` finds (or trains) the latent space first — the Crystal-LSBO
+stack for property tasks (the very artifact crystal_lsbo and random_search use
+with the same ``stack`` settings), the CD-VAE for csp26 — then trains Ê on its
+training set (``training_set``) and saves:
+
+* ``surrogate.pt`` / ``surrogate.json``: the model (``surrogate.Surrogate``);
+* ``latent.json``: which latent space (kind and directory) the surrogate lives in;
+* ``training_values.npy``: the task values it was fitted to, so a trial can check
+  it optimises the oracle the surrogate learnt (``check_problem``);
+* ``quality.json``: held-out MSE (task units²), the over-estimation gap on held-out
+  latents after ``QUALITY_STEPS`` descent steps, final α, train seconds;
+* ``metrics.json``: per-epoch training MSE, gap and α.
+
+Key: the latent artifact's name (a content digest), the labels' artifact name,
+the training settings, the loss ("supervised" or "conservative" with its
+settings) and ``ARTIFACT_VERSION``. Trials never retrain.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from harness.dataset import Dataset
+from harness.errors import UserError
+from harness.store import ArtifactStore
+from methods.cdvae import prepare_cdvae
+from methods.cdvae.config import CdvaeConfig
+from methods.crystal_lsbo.latent_space import StackConfig, prepare_stack
+from methods.lcom.cdvae_codec import CdvaeCodec
+from methods.lcom.codec import LatentCodec
+from methods.lcom.combined_codec import CombinedVAECodec
+from methods.lcom.surrogate import Surrogate, energy_sign
+from methods.lcom.training import Conservatism, over_estimation_gap, train_surrogate
+from methods.lcom.training_set import (
+    TrainingSet,
+    csp_training_set,
+    property_training_set,
+)
+from tasks.base import Problem
+
+ARTIFACT_KIND = "lcom_surrogate"
+ARTIFACT_VERSION = 1
+"""Bump when the surrogate, its training or its training set change: it keys the artifacts."""
+LATENT_FILE = "latent.json"
+VALUES_FILE = "training_values.npy"
+QUALITY_FILE = "quality.json"
+METRICS_FILE = "metrics.json"
+QUALITY_STEPS = 50
+QUALITY_STEP_SIZE = 0.05
+"""The descent used for the held-out over-estimation gap: fixed, so lcom and sl artifacts compare."""
+CSP_TASK = "csp26"
+
+LatentKind = Literal["combined_vae", "cdvae"]
+
+
+@dataclass(frozen=True)
+class SurrogateConfig:
+    """Training settings of Ê (LCOM App. C: 2 × 2048 hidden, lr 3e-5, batch 128, 50 epochs)."""
+
+    hidden: int = 2048
+    lr: float = 3e-5
+    batch_size: int = 128
+    epochs: int = 50
+    holdout_fraction: float = 0.1
+    train_seed: int = 0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"surrogate setting {f.name} must be a number, got {value!r}")
+            if f.type == "int" and not float(value).is_integer():
+                raise ValueError(f"surrogate setting {f.name} must be an integer, got {value!r}")
+            object.__setattr__(self, f.name, int(value) if f.type == "int" else float(value))
+        for name in ("hidden", "batch_size", "epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"surrogate setting {name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"surrogate setting lr must be positive, got {self.lr}")
+        if not 0 <= self.holdout_fraction < 1:
+            raise ValueError(f"surrogate setting holdout_fraction must be in [0, 1), got {self.holdout_fraction}")
+
+
+@dataclass(frozen=True)
+class LatentSource:
+    """A prepared latent space: its kind and artifact directory."""
+
+    kind: LatentKind
+    directory: Path
+    energy_model: str | None = None
+    """csp26: the energy model whose training data the CD-VAE (and the surrogate) learnt."""
+
+    def codec(self) -> LatentCodec:
+        if self.kind == "cdvae":
+            return CdvaeCodec.load(self.directory)
+        return CombinedVAECodec.load(self.directory)
+
+
+def prepare_surrogate(store: ArtifactStore, dataset: Dataset, task: str, stack: dict, cdvae: dict,
+                      config: SurrogateConfig, conservatism: Conservatism | None) -> Path:
+    """The surrogate's artifact directory for ``task`` (built once per key; see the module docstring)."""
+    if task == CSP_TASK:
+        cdvae_config = CdvaeConfig.from_params(cdvae)
+        latent = LatentSource("cdvae", prepare_cdvae(store, cdvae), cdvae_config.energy_model)
+
+        def training_set() -> TrainingSet:
+            return csp_training_set(store, latent.codec(), cdvae_config.compounds, cdvae_config.energy_model)
+    else:
+        latent = LatentSource("combined_vae", prepare_stack(store, dataset, StackConfig(**stack)))
+
+        def training_set() -> TrainingSet:
+            return property_training_set(store, dataset, task, latent.codec())
+
+    key = {
+        "version": ARTIFACT_VERSION,
+        "task": task,
+        "latent": {"kind": latent.kind, "artifact": latent.directory.name},
+        "dataset": dataset.digest,
+        "surrogate": asdict(config),
+        "loss": asdict(conservatism) | {"kind": "conservative"} if conservatism else {"kind": "supervised"},
+    }
+    return store.get_or_build(ARTIFACT_KIND, key,
+                              lambda out: _build(out, latent, training_set(), config, conservatism))
+
+
+def holdout_split(n: int, config: SurrogateConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (train, held-out) rows of ``n`` training crystals."""
+    order = np.random.default_rng(config.train_seed).permutation(n)
+    n_held = round(config.holdout_fraction * n)
+    return np.sort(order[n_held:]), np.sort(order[:n_held])
+
+
+def _build(out: Path, latent: LatentSource, data: TrainingSet, config: SurrogateConfig,
+           conservatism: Conservatism | None) -> None:
+    if len(data.values) < 2:
+        raise UserError(f"the surrogate needs at least 2 labelled crystals, the training set has {len(data.values)}")
+    train, held = holdout_split(len(data.values), config)
+    z_train = data.z[train]
+    energy_train = energy_sign(data.direction) * data.values[train]
+    surrogate = Surrogate.seeded(
+        config.train_seed, latent_dim=data.z.shape[1], condition_dim=data.c.shape[1], hidden=config.hidden,
+        direction=data.direction, z_mean=z_train.mean(0), z_std=z_train.std(0).clamp_min(1e-6),
+        y_mean=float(energy_train.mean()), y_std=float(energy_train.std().clamp_min(1e-6)))
+    u = surrogate.standardise(data.z)
+    target = surrogate.standardise_values(data.values)
+    start = time.perf_counter()
+    log = train_surrogate(surrogate, u[train], data.c[train], target[train], config.epochs, config.batch_size,
+                          config.lr, torch.Generator().manual_seed(config.train_seed), conservatism)
+    train_seconds = time.perf_counter() - start
+    surrogate.save(out)
+    (out / LATENT_FILE).write_text(json.dumps(asdict(latent) | {"directory": str(latent.directory),
+                                                                "labels": data.source}, indent=1))
+    np.save(out / VALUES_FILE, data.known_values, allow_pickle=False)
+    quality = {"train_seconds": train_seconds, "n_train": len(train), "n_heldout": len(held),
+               "final_train_mse_standardised": log.mse[-1]}
+    if len(held):
+        with torch.no_grad():
+            predicted = surrogate.value(surrogate(u[held], data.c[held]))
+        quality["heldout_mse"] = float((predicted - data.values[held]).pow(2).mean())
+        quality["heldout_gap_standardised"] = over_estimation_gap(surrogate, u[held], data.c[held], QUALITY_STEPS,
+                                                                  QUALITY_STEP_SIZE)
+    if conservatism is not None:
+        quality["final_alpha"] = log.alpha[-1]
+        quality["final_train_gap_standardised"] = log.gap[-1]
+    (out / QUALITY_FILE).write_text(json.dumps(quality, indent=1))
+    (out / METRICS_FILE).write_text(json.dumps(asdict(log), indent=1))
+
+
+def load_latent(artifact_dir: Path) -> LatentSource:
+    meta = json.loads((Path(artifact_dir) / LATENT_FILE).read_text())
+    return LatentSource(meta["kind"], Path(meta["directory"]), meta["energy_model"])
+
+
+def check_problem(artifact_dir: Path, problem: Problem) -> None:
+    """Refuse a problem whose oracle is not the one the surrogate was trained on (a UserError).
+
+    The surrogate of a property task learnt the values of the task's default
+    parameters; the problem's initial values must be among them. A csp26
+    surrogate learnt energies of the CD-VAE's energy model.
+    """
+    latent = load_latent(artifact_dir)
+    if latent.kind == "cdvae":
+        if problem.info.get("energy_model") != latent.energy_model:
+            raise UserError(f"the surrogate learnt {latent.energy_model} energies, the problem's oracle is "
+                            f"{problem.info.get('energy_model')}; set the cdvae energy_model to match")
+        return
+    known = np.load(Path(artifact_dir) / VALUES_FILE, allow_pickle=False)
+    if not np.isin(problem.initial_values, known).all():
+        raise UserError(f"{problem.task}: the surrogate was trained on the values of the task's default parameters; "
+                        "the problem's oracle differs (non-default task params are not supported by lcom/sl)")

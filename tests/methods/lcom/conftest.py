@@ -1,0 +1,60 @@
+"""A tiny Crystal-LSBO stack and tiny lcom/sl surrogates on the 300-crystal test dataset, built once per session."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.dataset import Dataset
+from harness.runner import TrialContext, method_artifact_key
+from harness.store import ArtifactStore
+from methods.lcom.lcom import Lcom
+from methods.lcom.sl import Sl
+
+TINY_STACK = {"max_sites": 20, "part_epochs": 2, "combined_epochs": 3, "quality_samples": 40, "batch_size": 32}
+TINY_SURROGATE = {"hidden": 64, "epochs": 20, "lr": 1e-3, "batch_size": 32}
+"""Paper settings are 2048 hidden, 50 epochs, lr 3e-5, batch 128: too slow for the default suite."""
+PARAMS = {
+    "sl": {"stack": TINY_STACK, "surrogate": TINY_SURROGATE, "steps": 10},
+    "lcom": {"stack": TINY_STACK, "surrogate": TINY_SURROGATE, "steps": 10, "adversarial_steps": 10},
+}
+METHODS = {"sl": Sl, "lcom": Lcom}
+TASKS = ("electronegativity", "formation_energy")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Two threads on a shared 2-core machine thrash; trials under Ray get one thread per CPU anyway."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def small_dataset(trial_context) -> Dataset:
+    return Dataset.load(Path(trial_context.dataset_path))
+
+
+@pytest.fixture(scope="session")
+def lcom_store(trial_context) -> ArtifactStore:
+    """The trial context's store (``root/task/<name>/<digest>``), so the surrogates reuse its prepared tasks."""
+    return ArtifactStore(Path(trial_context.task_artifacts["electronegativity"]).parents[2])
+
+
+@pytest.fixture(scope="session")
+def surrogates(lcom_store, small_dataset) -> dict[tuple[str, str], Path]:
+    """(method, task) -> the prepared surrogate artifact of the tiny settings."""
+    return {(name, task): METHODS[name].prepare(lcom_store, small_dataset, PARAMS[name], task)
+            for name in METHODS for task in TASKS}
+
+
+@pytest.fixture(scope="session")
+def lcom_context(trial_context, surrogates, tmp_path_factory) -> TrialContext:
+    """``trial_context`` with the tiny surrogates as lcom's and sl's artifacts on both property tasks."""
+    artifacts = {method_artifact_key(m, t): str(path) for (m, t), path in surrogates.items()}
+    return dataclasses.replace(trial_context, run_dir=str(tmp_path_factory.mktemp("lcom_run")),
+                               method_artifacts=artifacts)
