@@ -21,6 +21,9 @@ PARAMS = {
     "sl": {"stack": TINY_STACK, "surrogate": TINY_SURROGATE, "steps": 10},
     "lcom": {"stack": TINY_STACK, "surrogate": TINY_SURROGATE, "steps": 10, "adversarial_steps": 10},
 }
+TINY_CDVAE = {"latent_dim": 8, "hidden": 16, "encoder_layers": 1, "score_layers": 1, "n_rbf": 8, "epochs": 3,
+              "batch_size": 16, "noise_levels": 4, "langevin_steps": 2, "compounds": ["Si"]}
+"""A CD-VAE that trains in seconds: enough to exercise the csp26 path, not to be any good."""
 METHODS = {"sl": Sl, "lcom": Lcom}
 TASKS = ("electronegativity", "formation_energy")
 
