@@ -17,13 +17,13 @@ from harness.dataset import Dataset
 from harness.errors import UserError
 from harness.history import TrialResult, read_histories
 from harness.runner import run_cell
-from harness.spec import Cell, parse_spec
+from harness.spec import Cell, load_spec, parse_spec
 from methods.lcom.artifact import load_latent
 from methods.lcom.descent import descend
 from methods.lcom.lcom import Lcom
 from methods.lcom.sl import Sl
 from methods.lcom.surrogate import Surrogate
-from tests.helpers import small_spec
+from tests.helpers import REPO, small_spec
 from tests.methods.lcom.conftest import PARAMS
 
 
@@ -170,3 +170,14 @@ def test_sl_rejects_the_conservative_settings(small_dataset_csv, tmp_path):
     spec = small_spec(tmp_path / "run", small_dataset_csv, methods=[{"name": "sl", "params": {"tau": 1.0}}])
     with pytest.raises(UserError, match="tau"):
         parse_spec(spec)
+
+
+@pytest.mark.parametrize("config, methods", [
+    ("lcom_property.yaml", ["lcom", "sl", "crystal_lsbo", "random_search"]),
+    ("lcom_property_small.yaml", ["lcom", "sl", "crystal_lsbo", "random_search"]),
+    ("csp26_lcom.yaml", ["lcom", "sl", "cdvae", "random_search"]),
+    ("lcom_tau_ablation.yaml", ["lcom_tau0.5", "lcom_tau1", "lcom_tau5", "sl"]),
+])
+def test_the_shipped_configs_are_valid_specs(config, methods):
+    spec = load_spec(REPO / "configs" / config)
+    assert [m.label for m in spec.methods] == methods and spec.seeds == (0, 1, 2)
