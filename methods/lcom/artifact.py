@@ -13,9 +13,11 @@ training set (``training_set``) and saves:
   latents after ``QUALITY_STEPS`` descent steps, final α, train seconds;
 * ``metrics.json``: per-epoch training MSE, gap and α.
 
-Key: the latent artifact's name (a content digest), the labels' artifact name,
-the training settings, the loss ("supervised" or "conservative" with its
-settings) and ``ARTIFACT_VERSION``. Trials never retrain.
+Key: the task, the latent artifact's name (a content digest), the dataset digest
+(property tasks: the labels are the task's values on it; csp26 learns from the
+training data the CD-VAE's key already names), the training settings, the loss
+("supervised" or "conservative" with its settings) and ``ARTIFACT_VERSION``.
+Optimisation settings (T, step size, restarts) do not key it. Trials never retrain.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def prepare_surrogate(store: ArtifactStore, dataset: Dataset, task: str, stack: 
         "version": ARTIFACT_VERSION,
         "task": task,
         "latent": {"kind": latent.kind, "artifact": latent.directory.name},
-        "dataset": dataset.digest,
+        "dataset": None if task == CSP_TASK else dataset.digest,  # csp26 learns from its own training data
         "surrogate": asdict(config),
         "loss": asdict(conservatism) | {"kind": "conservative"} if conservatism else {"kind": "supervised"},
     }
