@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import polars as pl
 import pytest
@@ -12,6 +10,7 @@ from mlflow import MlflowClient
 from harness.history import read_histories, read_results
 from harness.spec import parse_spec
 from harness.sweep import run_sweep
+from methods.lcom.path_energies import path_energies
 from tests.methods.lcom.conftest import PARAMS, TINY_CDVAE, TINY_SURROGATE
 
 
@@ -55,7 +54,7 @@ def test_a_property_sweep_completes_with_traces_in_results_and_mlflow(property_s
 
 @pytest.fixture(scope="module")
 def csp_sweep(local_ray, artifact_root, small_dataset_csv, tmp_path_factory):
-    common = {"cdvae": TINY_CDVAE, "surrogate": TINY_SURROGATE | {"batch_size": 8}, "steps": 5}
+    common = {"cdvae": TINY_CDVAE, "surrogate": TINY_SURROGATE | {"batch_size": 8}, "steps": 5, "path_every": 5}
     spec = {
         "suite": "lcom_csp",
         "seeds": 1,
@@ -81,5 +80,16 @@ def test_a_csp26_cell_descends_from_the_seeds_start_and_is_judged(csp_sweep):
         assert [p["oracle"] for p in proposals] == rows["score"].to_list()
         assert all(s is None or "Si" in s for s in rows["cif"].to_list())
         assert np.isfinite(result.extra["final"]["energy_per_atom"])
-    surrogate = json.loads(next((csp_sweep.run_dir / "trials").iterdir()).joinpath("result.json").read_text())
-    assert surrogate["extra"]["trace"]["latent"] == "cdvae"
+        assert result.extra["trace"]["latent"] == "cdvae"
+
+
+@pytest.mark.slow
+def test_the_traced_paths_are_scored_by_the_energy_model_afterwards(csp_sweep):
+    table = path_energies(csp_sweep.run_dir)
+    assert table.height == 2 * 2 * 2, "two methods, two proposals, steps 0 and 5 of each path"
+    assert sorted(set(table["step"])) == [0, 5]
+    traces = {r.method: r.extra["trace"]["proposals"] for r in read_results(csp_sweep.run_dir)}
+    for row in table.iter_rows(named=True):
+        assert row["surrogate"] == traces[row["method"]][row["proposal"]]["surrogate"][row["step"]]
+    finite = table.filter(pl.col("oracle").is_not_nan())
+    assert finite.height > 0 and finite["oracle"].is_between(-20.0, 20.0).all(), "CHGNet eV/atom"

@@ -1,0 +1,76 @@
+"""Surrogate versus oracle energy along lcom/sl optimisation paths (LCOM Figs. 2 and 4), after the run.
+
+A csp26 trial of lcom or sl run with ``path_every`` > 0 keeps in its trace the
+decoded structure every ``path_every`` gradient steps. This scores those
+structures with the trial's energy model — outside the trial, so outside its
+budget — and writes one row per (trial, proposal, step): the surrogate's
+prediction and the oracle's energy per atom (NaN where the decode gave no
+crystal), as ``path_energies.csv`` and a per-method mean table
+``path_energies.md`` in the run's report directory.
+
+    python -m methods.lcom.path_energies RUN_DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from harness.crystal import from_cif
+from harness.history import read_results
+from tasks.csp.energy_models import get_energy_model
+
+REPORT_DIR = "report"
+
+
+def path_energies(run_dir: Path) -> pl.DataFrame:
+    """One row per decoded path point of every csp26 lcom/sl trial with a traced path."""
+    rows = []
+    for result in read_results(run_dir):
+        trace = result.extra.get("trace", {})
+        if result.task != "csp26" or not any("path_cifs" in p for p in trace.get("proposals", [])):
+            continue
+        model = get_energy_model(result.extra["problem_info"]["energy_model"])
+        for index, proposal in enumerate(trace["proposals"]):
+            steps = [int(step) for step in proposal["path_cifs"]]
+            structures = [from_cif(cif) if cif else None for cif in proposal["path_cifs"].values()]
+            valid = [s for s in structures if s is not None]
+            energies = iter(model.energy_per_atom(valid) if valid else [])
+            for step, structure in zip(steps, structures, strict=True):
+                rows.append({"method": result.method, "problem": result.problem, "seed": result.seed,
+                             "proposal": index, "step": step, "surrogate": proposal["surrogate"][step],
+                             "oracle": float(next(energies)) if structure is not None else np.nan})
+    return pl.DataFrame(rows, schema={"method": pl.String, "problem": pl.String, "seed": pl.Int64,
+                                      "proposal": pl.Int64, "step": pl.Int64, "surrogate": pl.Float64,
+                                      "oracle": pl.Float64})
+
+
+def summary(table: pl.DataFrame) -> str:
+    """Markdown: mean surrogate and oracle energy per atom (eV) by method, problem and step, over seeds."""
+    means = (table.group_by(["problem", "method", "step"])
+             .agg(pl.col("surrogate").mean(), pl.col("oracle").drop_nans().mean(), pl.len().alias("n"))
+             .sort(["problem", "method", "step"]))
+    lines = ["| problem | method | step | surrogate (eV/atom) | oracle (eV/atom) | n |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['problem']} | {r['method']} | {r['step']} | {r['surrogate']:.3f} | "
+              f"{r['oracle'] if r['oracle'] is None else format(r['oracle'], '.3f')} | {r['n']} |"
+              for r in means.iter_rows(named=True)]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    args = parser.parse_args(argv)
+    table = path_energies(args.run_dir)
+    out = args.run_dir / REPORT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    table.write_csv(out / "path_energies.csv")
+    (out / "path_energies.md").write_text(summary(table) + "\n")
+    print(summary(table))
+
+
+if __name__ == "__main__":
+    main()
