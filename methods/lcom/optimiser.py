@@ -104,6 +104,8 @@ class LatentOptimiser(Method):
             self.start_latents = self.surrogate.standardise(self.codec.encode(structures))
         self.start_conditions = self.codec.condition(structures)
         self.decode_generator = torch.Generator().manual_seed(int(rng.integers(2**63)))
+        self.path_generator = torch.Generator().manual_seed(int(rng.integers(2**63)))
+        """Decodes of traced paths draw from their own stream: tracing leaves the proposals as they are."""
         self.proposals: list[dict] = []
 
     def ask(self, n: int) -> list[Structure | None]:
@@ -136,7 +138,7 @@ class LatentOptimiser(Method):
     def _decoded_path(self, path: torch.Tensor, start: Structure) -> dict[str, str | None]:
         """CIFs of the path's points at steps 0, path_every, ..., and T (path (T + 1, latent_dim)); None: no crystal."""
         steps = sorted({*range(0, self.steps + 1, self.path_every), self.steps})
-        decoded = self.codec.decode(self.surrogate.latent(path[steps]), [start] * len(steps), self.decode_generator)
+        decoded = self.codec.decode(self.surrogate.latent(path[steps]), [start] * len(steps), self.path_generator)
         return {str(step): to_cif(s) if s is not None else None for step, s in zip(steps, decoded)}
 
     def tell(self, structures: list[Structure | None], values: np.ndarray) -> None:

@@ -99,6 +99,21 @@ def test_with_a_single_start_later_proposals_restart_from_a_perturbed_latent(lco
     assert len(set(first_values)) == 3, "restarts start from different perturbed latents"
 
 
+def test_tracing_the_path_keeps_the_proposals_and_decodes_every_kth_step(lcom_context, surrogates):
+    p = problem(lcom_context)
+    proposals = {}
+    for every in (0, 4):
+        method = Sl(**PARAMS["sl"] | {"path_every": every})
+        method.setup(p, surrogates["sl", "electronegativity"], np.random.default_rng(5))
+        proposals[every] = (method.ask(2), method.trace()["proposals"])
+    plain, traced = proposals[0], proposals[4]
+    assert [s.to(fmt="cif") if s else None for s in plain[0]] == [s.to(fmt="cif") if s else None for s in traced[0]]
+    assert "path_cifs" not in plain[1][0]
+    for structure, record in zip(traced[0], traced[1], strict=True):
+        assert list(record["path_cifs"]) == ["0", "4", "8", "10"], "every 4th step and the last"
+        assert (record["path_cifs"]["10"] is None) == (structure is None)
+
+
 def test_a_trial_is_deterministic_and_seeded(lcom_context):
     c = cell("lcom", seed=3, budget=2)
     run_cell(c, lcom_context)
