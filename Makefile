@@ -11,7 +11,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "torch==2.13.0"
-	$(BIN)/python -m pip install -q -e ".[test,mp,dft]"
+	$(BIN)/python -m pip install -q -e ".[test,mp,dft,cloud]"
 	touch $@
 
 smoke: install

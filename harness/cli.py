@@ -32,17 +32,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("spec", type=Path, help="spec YAML, e.g. configs/smoke.yaml")
     run.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
     run.add_argument("--resume", action="store_true", help="finish only the cells not yet complete")
-    run.add_argument("--run-dir", help="where results go (default: the spec's storage.run_dir, else runs/<suite>)")
+    run.add_argument("--run-dir", help="where results go, a path or a URI (default: the spec's storage.run_dir, "
+                     "else runs/<suite>)")
+    run.add_argument("--artifacts", help="artifact store, a path or a URI (default: the spec's storage.artifacts, "
+                     "else CRYSTALBENCH_ARTIFACTS, else ~/.cache/crystalbench/artifacts)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)
 
     report = sub.add_parser("report", help="aggregate a run directory into a leaderboard")
-    report.add_argument("run_dir", type=Path)
+    report.add_argument("run_dir", help="run directory: a path or a URI (s3://bucket/prefix, gs://...)")
     report.add_argument("--out", type=Path, help="output directory (default: reports/<suite>)")
     report.set_defaults(func=_report)
 
     regress = sub.add_parser("regress", help="compare a run with the baseline; exit 1 on any regression")
-    regress.add_argument("run_dir", type=Path)
+    regress.add_argument("run_dir", help="run directory: a path or a URI")
     regress.add_argument("--baseline", type=Path, help="baseline JSON (default: reports/<suite>/baseline.json)")
     regress.add_argument("--update-baseline", action="store_true", help="accept this run as the new baseline")
     regress.set_defaults(func=_regress)
@@ -72,6 +75,8 @@ def _run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     if args.run_dir:
         spec = dataclasses.replace(spec, run_dir=args.run_dir)
+    if args.artifacts:
+        spec = dataclasses.replace(spec, artifacts=args.artifacts)
     outcome = run_sweep(spec, address=args.address, resume=args.resume, progress=not args.no_progress)
     print(f"run directory: {outcome.run_dir}")
     print(f"MLflow: {outcome.tracking_uri} (parent run {outcome.parent_run_id})")
@@ -85,8 +90,7 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from harness.report import suite_name, write_report
 
-    if not args.run_dir.is_dir():
-        raise UserError(f"run directory not found: {args.run_dir}")
+    _check_run_dir(args.run_dir)
     out = args.out or Path("reports") / suite_name(args.run_dir)
     paths = write_report(args.run_dir, out)
     print(f"report: {paths.out_dir}")
@@ -97,8 +101,7 @@ def _regress(args: argparse.Namespace) -> int:
     from harness import regress
     from harness.report import suite_name
 
-    if not args.run_dir.is_dir():
-        raise UserError(f"run directory not found: {args.run_dir}")
+    _check_run_dir(args.run_dir)
     baseline = args.baseline or Path("reports") / suite_name(args.run_dir) / "baseline.json"
     if args.update_baseline:
         record = regress.write_baseline(args.run_dir, baseline)
@@ -109,6 +112,13 @@ def _regress(args: argparse.Namespace) -> int:
     regressed = [v.cell for v in verdicts if v.regressed]
     print(f"{len(regressed)} of {len(verdicts)} cells regressed" + (f": {', '.join(regressed)}" if regressed else ""))
     return 1 if regressed else 0
+
+
+def _check_run_dir(run_dir: str) -> None:
+    from harness.storage import location
+
+    if not location(run_dir, "run directory").exists():
+        raise UserError(f"run directory not found: {run_dir}")
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -6,16 +6,20 @@ Layout of a run directory::
     <run_dir>/sweep.json                   spec hash, MLflow parent run id, tracking URI
     <run_dir>/trials/<cell_id>/history.parquet   HISTORY_SCHEMA, one row per oracle call
     <run_dir>/trials/<cell_id>/result.json       TrialResult (status, error, traceback, summary)
+
+``run_dir`` is a local path or an object-store URI (``harness.storage``); every
+read and write here goes through ``Location``.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import polars as pl
+
+from harness.storage import Location, Where, location
 
 HISTORY_SCHEMA = {
     "suite": pl.String,
@@ -62,12 +66,12 @@ class TrialResult:
     mlflow_run_id: str | None = None
     extra: dict = field(default_factory=dict)
 
-    def write(self, trial_dir: Path) -> None:
-        atomic_write_text(trial_dir / RESULT_FILE, json.dumps(asdict(self), indent=2, allow_nan=True))
+    def write(self, trial_dir: Where | Location) -> None:
+        (location(trial_dir) / RESULT_FILE).write_text(json.dumps(asdict(self), indent=2, allow_nan=True))
 
     @classmethod
-    def read(cls, trial_dir: Path) -> "TrialResult":
-        return cls(**json.loads((trial_dir / RESULT_FILE).read_text(encoding="utf-8")))
+    def read(cls, trial_dir: Where | Location) -> TrialResult:
+        return cls(**json.loads((location(trial_dir) / RESULT_FILE).read_text()))
 
 
 def history_frame(rows: list[dict]) -> pl.DataFrame:
@@ -75,29 +79,32 @@ def history_frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=HISTORY_SCHEMA, orient="row") if rows else pl.DataFrame(schema=HISTORY_SCHEMA)
 
 
-def write_history(trial_dir: Path, rows: list[dict]) -> None:
-    """Write the history atomically (temporary file, then rename), so readers never see half a file."""
-    trial_dir.mkdir(parents=True, exist_ok=True)
-    tmp = trial_dir / f".{HISTORY_FILE}.tmp"
-    history_frame(rows).write_parquet(tmp)
-    os.replace(tmp, trial_dir / HISTORY_FILE)
+def write_history(trial_dir: Where | Location, rows: list[dict]) -> None:
+    """Write the history as one whole file (``Location.write_bytes``), so readers never see half a file."""
+    buffer = io.BytesIO()
+    history_frame(rows).write_parquet(buffer)
+    (location(trial_dir) / HISTORY_FILE).write_bytes(buffer.getvalue())
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def atomic_write_text(path: Where, text: str) -> None:
+    """Write a UTF-8 text file whole (a temporary file renamed into place when local)."""
+    location(path).write_text(text)
 
 
-def read_histories(run_dir: Path) -> pl.DataFrame:
+def read_history(trial_dir: Where | Location) -> pl.DataFrame | None:
+    """One trial's history rows (None if it has no history file)."""
+    path = location(trial_dir) / HISTORY_FILE
+    return pl.read_parquet(io.BytesIO(path.read_bytes())) if path.is_file() else None
+
+
+def read_histories(run_dir: Where | Location) -> pl.DataFrame:
     """All trials' history rows of a run directory, concatenated (empty frame if none)."""
-    files = sorted((Path(run_dir) / TRIALS_DIR).glob(f"*/{HISTORY_FILE}"))
+    files = (location(run_dir) / TRIALS_DIR).glob(f"*/{HISTORY_FILE}")
     if not files:
         return pl.DataFrame(schema=HISTORY_SCHEMA)
-    return pl.concat([pl.read_parquet(f) for f in files])
+    return pl.concat([pl.read_parquet(io.BytesIO(f.read_bytes())) for f in files])
 
 
-def read_results(run_dir: Path) -> list[TrialResult]:
+def read_results(run_dir: Where | Location) -> list[TrialResult]:
     """All trials' results of a run directory, sorted by cell id."""
-    return [TrialResult.read(d.parent) for d in sorted((Path(run_dir) / TRIALS_DIR).glob(f"*/{RESULT_FILE}"))]
+    return [TrialResult.read(f.parent) for f in (location(run_dir) / TRIALS_DIR).glob(f"*/{RESULT_FILE}")]

@@ -31,6 +31,7 @@ from scipy.stats import mannwhitneyu
 
 from harness.errors import UserError
 from harness.history import read_histories, read_results
+from harness.storage import Where
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ class CellVerdict:
         return bool(self.problems)
 
 
-def summarise(run_dir: Path) -> dict:
-    """The baseline record of a run directory: per ``task/problem/method`` cell, its complete seeds' figures."""
+def summarise(run_dir: Where) -> dict:
+    """The baseline record of a run directory (a path or a URI): per ``task/problem/method`` cell, its complete seeds' figures."""
     results = [r for r in read_results(run_dir) if r.status == "complete"]
     if not results:
         raise UserError(f"no complete trials under {run_dir}")
@@ -84,7 +85,7 @@ def summarise(run_dir: Path) -> dict:
     return {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "run_dir": str(run_dir), "cells": cells}
 
 
-def write_baseline(run_dir: Path, baseline: Path) -> dict:
+def write_baseline(run_dir: Where, baseline: Path) -> dict:
     """Accept ``run_dir`` as the new baseline."""
     record = summarise(run_dir)
     baseline.parent.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,7 @@ Choices worth knowing:
 from __future__ import annotations
 
 import html
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ from harness.history import (
     read_histories,
     read_results,
 )
+from harness.storage import Location, Where, location
 
 MAX_PANELS = 12
 TOP_K = 3
@@ -128,16 +130,16 @@ class ReportPaths:
 # suite name / default output directory
 
 
-def suite_name(run_dir: Path) -> str:
+def suite_name(run_dir: Where | Location) -> str:
     """The run's suite: the first ``suite`` value in its histories, else ``suite`` in ``spec.yaml``.
 
     Raises :class:`UserError` when neither has it, or when the name is not a safe
     directory name (it becomes ``reports/<suite>/``).
     """
-    run_dir = Path(run_dir)
+    run_dir = location(run_dir, "run directory")
     name: str | None = None
-    for f in sorted((run_dir / TRIALS_DIR).glob(f"*/{HISTORY_FILE}")):
-        suites = pl.read_parquet(f, columns=["suite"])["suite"].drop_nulls()
+    for f in (run_dir / TRIALS_DIR).glob(f"*/{HISTORY_FILE}"):
+        suites = pl.read_parquet(io.BytesIO(f.read_bytes()), columns=["suite"])["suite"].drop_nulls()
         if len(suites):
             name = suites[0]
             break
@@ -159,7 +161,7 @@ def suite_name(run_dir: Path) -> str:
     return name
 
 
-def default_report_dir(run_dir: Path, reports_root: Path = Path("reports")) -> Path:
+def default_report_dir(run_dir: Where | Location, reports_root: Path = Path("reports")) -> Path:
     """``<reports_root>/<suite>/``, the default output directory of a run's report."""
     return Path(reports_root) / suite_name(run_dir)
 
@@ -629,13 +631,13 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_report(run_dir: Path, out_dir: Path) -> ReportPaths:
+def write_report(run_dir: Where | Location, out_dir: Path) -> ReportPaths:
     """Aggregate ``run_dir``'s trials into ``out_dir`` (created); return the written paths.
 
     Raises :class:`UserError` when ``run_dir`` holds no trial results at all. A run
     with results but no complete trial still gets every file (empty statistics).
     """
-    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    run_dir, out_dir = location(run_dir, "run directory"), Path(out_dir)
     results = read_results(run_dir)
     if not results:
         raise UserError(f"no trial results under {run_dir}")

@@ -2,7 +2,7 @@
 
 ``run_cell`` is what every Ray Tune trial executes. It writes the history
 (one row per oracle call) and the result summary under
-``<run_dir>/trials/<cell_id>/``; partial histories are flushed while it runs
+``<run_dir>/trials/<cell_id>/`` (a path or an object-store URI); partial histories are flushed while it runs
 and kept when it fails, and a failure is recorded with its traceback before the
 exception is re-raised for Ray Tune to count.
 """
@@ -14,7 +14,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import ray
@@ -27,6 +26,8 @@ from harness.history import TRIALS_DIR, TrialResult, write_history
 from harness.oracle import BudgetedOracle
 from harness.seeding import name_entropy
 from harness.spec import Cell
+from harness.storage import Location, location
+from harness.store import local_artifact
 from methods.base import Exhausted
 
 FLUSH_SECONDS = 5.0
@@ -35,10 +36,15 @@ REPORT_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class TrialContext:
-    """What every trial of a sweep shares: where to write, and the prepared artifacts."""
+    """What every trial of a sweep shares: where to write, and the prepared artifacts.
+
+    Artifacts are named as ``ArtifactStore.where`` names them (a path, or a URI a trial on
+    any node downloads to its cache with ``local_artifact``).
+    """
 
     suite: str
     run_dir: str
+    """A path or an object-store URI."""
     dataset_path: str
     task_artifacts: dict[str, str]
     """Task name -> prepared artifact directory."""
@@ -46,8 +52,8 @@ class TrialContext:
     """``method_artifact_key(label, task)`` -> prepared artifact directory (None: the method needs none)."""
     plugins: tuple[str, ...] = ()
 
-    def trial_dir(self, cell: Cell) -> Path:
-        return Path(self.run_dir) / TRIALS_DIR / cell.cell_id
+    def trial_dir(self, cell: Cell) -> Location:
+        return location(self.run_dir, "run directory") / TRIALS_DIR / cell.cell_id
 
 
 def method_artifact_key(label: str, task: str) -> str:
@@ -65,7 +71,6 @@ def run_cell(cell: Cell, ctx: TrialContext, report: Callable[[dict], None] | Non
     """Run one trial to its budget; returns the result, or records the failure and re-raises."""
     registry.load(list(ctx.plugins))
     trial_dir = ctx.trial_dir(cell)
-    trial_dir.mkdir(parents=True, exist_ok=True)
     result = TrialResult(
         cell_id=cell.cell_id,
         method=cell.method_label,
@@ -97,19 +102,19 @@ def _loop(
     ctx: TrialContext,
     result: TrialResult,
     rows: list[dict],
-    trial_dir: Path,
+    trial_dir: Location,
     report: Callable[[dict], None] | None,
 ) -> None:
-    dataset = Dataset.load(Path(ctx.dataset_path))
+    dataset = Dataset.load(local_artifact(ctx.dataset_path))
     task = registry.get_task(cell.task)(**cell.task_params)
-    problem = task.load_problem(cell.problem, dataset, Path(ctx.task_artifacts[cell.task]), seed=cell.seed)
+    problem = task.load_problem(cell.problem, dataset, local_artifact(ctx.task_artifacts[cell.task]), seed=cell.seed)
     result.direction = problem.direction
     result.initial_best = problem.best(problem.initial_values)
     result.extra = {"problem_info": problem.info, "invalid_penalty": problem.invalid_penalty, "node": _node()}
 
     method = registry.get_method(cell.method)(**cell.method_params)
     artifact = ctx.method_artifacts.get(method_artifact_key(cell.method_label, cell.task))
-    method.setup(problem, Path(artifact) if artifact else None, trial_rng(cell))
+    method.setup(problem, local_artifact(artifact) if artifact else None, trial_rng(cell))
 
     oracle = BudgetedOracle(problem.oracle, cell.budget, problem.invalid_penalty)
     best = np.nan
@@ -195,7 +200,7 @@ def _checked(candidates: object, n: int, method: str) -> list[Structure | None]:
     return candidates
 
 
-def _finish(result: TrialResult, rows: list[dict], trial_dir: Path, start: float) -> None:
+def _finish(result: TrialResult, rows: list[dict], trial_dir: Location, start: float) -> None:
     result.wall_time_s = time.perf_counter() - start
     write_history(trial_dir, rows)
     result.write(trial_dir)

@@ -20,6 +20,7 @@ import yaml
 
 from harness import registry
 from harness.errors import UserError
+from harness.storage import location
 from harness.store import default_artifact_root
 
 TOP_KEYS = {
@@ -107,12 +108,14 @@ class Spec:
     plugins: tuple[str, ...] = ()
 
     @property
-    def resolved_run_dir(self) -> Path:
-        return Path(self.run_dir or f"runs/{self.suite}").expanduser().resolve()
+    def resolved_run_dir(self) -> str:
+        """The run directory: an absolute path or an object-store URI."""
+        return str(location(self.run_dir or f"runs/{self.suite}", "storage.run_dir"))
 
     @property
-    def resolved_artifacts(self) -> Path:
-        return Path(self.artifacts).expanduser().resolve() if self.artifacts else default_artifact_root()
+    def resolved_artifacts(self) -> str:
+        """The artifact store's root: an absolute path or an object-store URI."""
+        return str(location(self.artifacts or default_artifact_root(), "storage.artifacts"))
 
     @property
     def experiment_name(self) -> str:
@@ -225,8 +228,8 @@ def parse_spec(raw: dict) -> Spec:
         gpu=gpu,
         tracking_uri=_optional_str(tracking.get("uri"), "tracking.uri"),
         experiment=_optional_str(tracking.get("experiment"), "tracking.experiment"),
-        run_dir=_optional_str(storage.get("run_dir"), "storage.run_dir"),
-        artifacts=_optional_str(storage.get("artifacts"), "storage.artifacts"),
+        run_dir=_storage(storage.get("run_dir"), "storage.run_dir"),
+        artifacts=_storage(storage.get("artifacts"), "storage.artifacts"),
         max_concurrent_trials=max_concurrent,
         max_retries=max_retries,
         plugins=plugins,
@@ -337,6 +340,14 @@ def _number(value: Any, where: str, minimum: float) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= minimum:
         raise UserError(f"{where} must be a number >= {minimum}, got {value!r}")
     return float(value)
+
+
+def _storage(value: Any, where: str) -> str | None:
+    """A storage location as written (a path or a URI), checked to have a known protocol and backend."""
+    value = _optional_str(value, where)
+    if value is not None:
+        location(value, where)
+    return value
 
 
 def _optional_str(value: Any, where: str) -> str | None:

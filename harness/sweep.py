@@ -1,7 +1,9 @@
 """A sweep: prepare artifacts, fan the grid out as Ray Tune trials, track them in MLflow, report.
 
-Resuming runs only the cells without a complete result on disk, under the same
-MLflow parent run; each cell keeps exactly one history file and one child run.
+Resuming runs only the cells without a complete result in the run directory, under
+the same MLflow parent run; each cell keeps exactly one history file and one child run.
+The run directory and the artifact store are local paths or object-store URIs
+(``harness.storage``); both are checked writable before anything runs.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pyarrow.fs
 import ray
 import yaml
 from ray import tune
@@ -25,7 +29,8 @@ from harness.history import RESULT_FILE, TRIALS_DIR, TrialResult
 from harness.report import write_report
 from harness.runner import TrialContext, method_artifact_key, run_cell
 from harness.spec import Cell, SkippedCell, Spec
-from harness.store import ArtifactStore
+from harness.storage import Location, location
+from harness.store import ArtifactStore, local_artifact
 from harness.tracking import Tracker, tracking_uri
 
 SWEEP_FILE = "sweep.json"
@@ -34,18 +39,21 @@ SPEC_FILE = "spec.yaml"
 
 @dataclass
 class SweepOutcome:
-    run_dir: Path
+    run_dir: str
+    """A path or an object-store URI, as every reader (``read_results``, ``crystalbench report``) takes it."""
     parent_run_id: str
     tracking_uri: str
     complete: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     skipped: list[SkippedCell] = field(default_factory=list)
-    report_dir: Path | None = None
+    report_dir: str | None = None
 
 
 def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, progress: bool = True) -> SweepOutcome:
     """Run every cell of ``spec`` (or, with ``resume``, every cell not yet complete) and report."""
-    run_dir = spec.resolved_run_dir
+    run_dir = location(spec.resolved_run_dir, "storage.run_dir")
+    run_dir.check_writable("storage.run_dir")
+    location(spec.resolved_artifacts, "storage.artifacts").check_writable("storage.artifacts")
     cells, skipped = spec.grid()
     started_ray = _init_ray(address)
     try:
@@ -57,10 +65,10 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
         todo = [c for c in cells if not _is_complete(run_dir, c)]
         ctx = _prepare(spec, run_dir)
         artifact_location = None if spec.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") else (
-            (run_dir / "mlartifacts").as_uri()
+            (run_dir.local_dir() / "mlartifacts").as_uri()
         )
         tracker = Tracker(uri, spec.experiment_name, artifact_location)
-        dataset_digest = Dataset.load(Path(ctx.dataset_path)).digest
+        dataset_digest = Dataset.load(local_artifact(ctx.dataset_path)).digest
         sweep_tags = {"suite": spec.suite, "spec_hash": spec.spec_hash, "dataset_digest": dataset_digest,
                       "code_version": __version__}
         parent_id = tracker.start_sweep(spec.suite, sweep_tags, _sweep_params(spec, cells, skipped),
@@ -68,7 +76,7 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
         state.update(parent_run_id=parent_id, tracking_uri=uri)
         _write_state(run_dir, state)
         for label, artifact in _prepared_by_label(spec, ctx).items():
-            tracker.log_prepared(parent_id, label, Path(artifact))
+            tracker.log_prepared(parent_id, label, local_artifact(artifact))
 
         if todo:
             services = _start_services(spec)
@@ -85,11 +93,19 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
              "cells_skipped": len(skipped)},
             failed=bool(outcome.failed),
         )
-        outcome.report_dir = write_report(run_dir, run_dir / "report").out_dir
+        outcome.report_dir = _write_report(run_dir)
         return outcome
     finally:
         if started_ray:
             ray.shutdown()
+
+
+def _write_report(run_dir: Location) -> str:
+    """The sweep's report, built in a local directory and copied to ``<run_dir>/report``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        write_report(run_dir, Path(tmp))
+        (run_dir / "report").upload(Path(tmp))
+    return str(run_dir / "report")
 
 
 def _prepared_by_label(spec: Spec, ctx: TrialContext) -> dict[str, str]:
@@ -119,7 +135,7 @@ def _check_tracking_reaches_every_node(uri: str) -> None:
         )
 
 
-def _open_run_dir(spec: Spec, run_dir: Path, resume: bool) -> dict:
+def _open_run_dir(spec: Spec, run_dir: Location, resume: bool) -> dict:
     """Check the run directory against ``resume``; write the spec; return the saved sweep state."""
     state_file = run_dir / SWEEP_FILE
     if state_file.is_file():
@@ -129,14 +145,13 @@ def _open_run_dir(spec: Spec, run_dir: Path, resume: bool) -> dict:
         if state.get("spec_hash") != spec.spec_hash:
             raise UserError(f"cannot resume {run_dir}: it was run from a different spec (hash {state['spec_hash'][:12]})")
         return state
-    run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / SPEC_FILE).write_text(yaml.safe_dump(_spec_record(spec), sort_keys=False))
     state = {"suite": spec.suite, "spec_hash": spec.spec_hash, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     _write_state(run_dir, state)
     return state
 
 
-def _write_state(run_dir: Path, state: dict) -> None:
+def _write_state(run_dir: Location, state: dict) -> None:
     (run_dir / SWEEP_FILE).write_text(json.dumps(state, indent=2))
 
 
@@ -146,7 +161,7 @@ def _spec_record(spec: Spec) -> dict:
     return json.loads(json.dumps(record))
 
 
-def _is_complete(run_dir: Path, cell: Cell) -> bool:
+def _is_complete(run_dir: Location, cell: Cell) -> bool:
     path = run_dir / TRIALS_DIR / cell.cell_id / RESULT_FILE
     return path.is_file() and json.loads(path.read_text()).get("status") == "complete"
 
@@ -165,13 +180,14 @@ def _init_ray(address: str | None) -> bool:
     return True
 
 
-def _prepare(spec: Spec, run_dir: Path) -> TrialContext:
+def _prepare(spec: Spec, run_dir: Location) -> TrialContext:
     """Build (or find) the dataset, task and method artifacts as Ray tasks, in parallel where independent.
 
     Method artifacts (trained generative models) are built once per method setting, whatever the
-    tasks, and ask for a whole GPU when the cluster has one.
+    tasks, and ask for a whole GPU when the cluster has one. Each step returns its artifact's
+    store-wide name (``ArtifactStore.where``), which a trial on any node resolves to a local path.
     """
-    store_root = str(spec.resolved_artifacts)
+    store_root = spec.resolved_artifacts
     source = Path(spec.dataset) if spec.dataset else bundled_path()
     dataset_path = ray.get(_prepare_dataset.remote(str(source), store_root))
     task_refs = {t.name: _prepare_task.remote(t.name, t.params, t.problems, store_root, dataset_path,
@@ -198,10 +214,9 @@ def _prepare(spec: Spec, run_dir: Path) -> TrialContext:
 @ray.remote
 def _prepare_dataset(source: str, store_root: str) -> str:
     key = {"source_digest": file_digest(Path(source))}
-    path = ArtifactStore(store_root).get_or_build(
-        "dataset", key, lambda out: Dataset.from_file(Path(source)).save(out / "dataset.parquet")
-    )
-    return str(path / "dataset.parquet")
+    store = ArtifactStore(store_root)
+    path = store.get_or_build("dataset", key, lambda out: Dataset.from_file(Path(source)).save(out / "dataset.parquet"))
+    return store.where(path / "dataset.parquet")
 
 
 @ray.remote
@@ -210,7 +225,8 @@ def _prepare_task(
 ) -> str:
     registry.load(plugins)
     task = registry.get_task(name)(**params)
-    return str(task.prepare(ArtifactStore(store_root), Dataset.load(Path(dataset_path)), problems))
+    store = ArtifactStore(store_root)
+    return store.where(task.prepare(store, Dataset.load(local_artifact(dataset_path)), problems))
 
 
 @ray.remote
@@ -218,8 +234,9 @@ def _prepare_method(
     name: str, params: dict, task: str, store_root: str, dataset_path: str, plugins: list[str]
 ) -> str | None:
     registry.load(plugins)
-    path = registry.get_method(name).prepare(ArtifactStore(store_root), Dataset.load(Path(dataset_path)), params, task)
-    return str(path) if path else None
+    store = ArtifactStore(store_root)
+    path = registry.get_method(name).prepare(store, Dataset.load(local_artifact(dataset_path)), params, task)
+    return store.where(path) if path else None
 
 
 def _trainable(config: dict, ctx: TrialContext) -> None:
@@ -227,10 +244,11 @@ def _trainable(config: dict, ctx: TrialContext) -> None:
 
 
 def _fit(spec: Spec, todo: list[Cell], ctx: TrialContext, tracker: Tracker, parent_id: str, tags: dict[str, str],
-         run_dir: Path, progress: bool) -> None:
+         run_dir: Location, progress: bool) -> None:
     resources = {"cpu": spec.cpu, "gpu": spec.gpu}
     trainable = tune.with_resources(tune.with_parameters(_trainable, ctx=ctx), resources)
-    attempt = len(list((run_dir / "tune").glob("attempt-*"))) + 1
+    tune_dir = run_dir / "tune"
+    attempt = len(tune_dir.glob("attempt-*")) + 1
     callbacks: list[tune.Callback] = [_TrackTrials(tracker, parent_id, tags, run_dir)]
     if progress:
         callbacks.append(_ProgressBar(todo))
@@ -244,7 +262,8 @@ def _fit(spec: Spec, todo: list[Cell], ctx: TrialContext, tracker: Tracker, pare
         ),
         run_config=tune.RunConfig(
             name=f"attempt-{attempt}",
-            storage_path=str(run_dir / "tune"),
+            storage_path=tune_dir.path,
+            storage_filesystem=pyarrow.fs.PyFileSystem(pyarrow.fs.FSSpecHandler(tune_dir.fs)),
             failure_config=tune.FailureConfig(max_failures=spec.max_retries),
             callbacks=callbacks,
             verbose=0,
@@ -267,7 +286,7 @@ def _trial_params(cell: Cell) -> dict[str, str]:
 class _TrackTrials(tune.Callback):
     """Logs each finished or failed trial to MLflow as a child of the sweep's parent run."""
 
-    def __init__(self, tracker: Tracker, parent_id: str, tags: dict[str, str], run_dir: Path):
+    def __init__(self, tracker: Tracker, parent_id: str, tags: dict[str, str], run_dir: Location):
         self.tracker, self.parent_id, self.tags, self.run_dir = tracker, parent_id, tags, run_dir
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
@@ -290,7 +309,7 @@ def _error_text(trial) -> str:
     return text.strip() or "trial failed without an error message"
 
 
-def _read_or_reconstruct(cell: Cell, trial_dir: Path, error: str | None) -> TrialResult:
+def _read_or_reconstruct(cell: Cell, trial_dir: Location, error: str | None) -> TrialResult:
     """The trial's result.json; if its process died before writing one, a failed result saying so."""
     if (trial_dir / RESULT_FILE).is_file():
         result = TrialResult.read(trial_dir)
@@ -342,10 +361,10 @@ class _ProgressBar(tune.Callback):
         self.bar.close()
 
 
-def _sync(cells: list[Cell], run_dir: Path, tracker: Tracker, parent_id: str, tags: dict[str, str],
+def _sync(cells: list[Cell], run_dir: Location, tracker: Tracker, parent_id: str, tags: dict[str, str],
           uri: str) -> SweepOutcome:
-    """Make sure every cell with a result on disk has a finished child run (a driver may have died mid-logging)."""
-    outcome = SweepOutcome(run_dir=run_dir, parent_run_id=parent_id, tracking_uri=uri)
+    """Make sure every cell with a result stored has a finished child run (a driver may have died mid-logging)."""
+    outcome = SweepOutcome(run_dir=str(run_dir), parent_run_id=parent_id, tracking_uri=uri)
     children = tracker.child_runs(parent_id)
     for cell in cells:
         trial_dir = run_dir / TRIALS_DIR / cell.cell_id

@@ -3,7 +3,8 @@
 All logging happens in the driver (a Ray Tune callback and the sweep's end), so
 one writer talks to the tracking store whatever the cluster size: the embedded
 default is a SQLite store under the run directory, and any tracking URI works
-the same. Child runs are found by their ``cell_id`` tag under the parent, so
+the same; a run directory in an object store keeps its embedded store in this
+node's mirror of it (``Location.local_dir``). Child runs are found by their ``cell_id`` tag under the parent, so
 logging a trial again (a retry, a resumed sweep) replaces rather than
 duplicates it.
 """
@@ -21,7 +22,8 @@ import polars as pl
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
-from harness.history import HISTORY_FILE, TrialResult
+from harness.history import HISTORY_FILE, TrialResult, read_history
+from harness.storage import Location, Where, location
 
 QUALITY_FILES = ("quality.json", "metrics.json")
 """What a method's prepare step may write about the artifact's quality (see methods/*/quality.py)."""
@@ -29,9 +31,9 @@ METRIC_BATCH = 1000
 TOP_CRYSTALS = 5
 
 
-def tracking_uri(spec_uri: str | None, run_dir: Path) -> str:
-    """The spec's URI, else ``MLFLOW_TRACKING_URI``, else a SQLite store in the run directory."""
-    return spec_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{run_dir / 'mlflow.db'}"
+def tracking_uri(spec_uri: str | None, run_dir: Location) -> str:
+    """The spec's URI, else ``MLFLOW_TRACKING_URI``, else a SQLite store in the run directory (its local mirror)."""
+    return spec_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{run_dir.local_dir() / 'mlflow.db'}"
 
 
 class Tracker:
@@ -95,9 +97,10 @@ class Tracker:
             if not token:
                 return runs
 
-    def log_trial(self, parent_id: str, result: TrialResult, trial_dir: Path, tags: dict[str, str],
+    def log_trial(self, parent_id: str, result: TrialResult, trial_dir: Where | Location, tags: dict[str, str],
                   params: dict[str, str]) -> str:
         """Create (or replace) the child run of ``result``'s cell and log everything about the trial."""
+        trial_dir = location(trial_dir)
         existing = self.client.search_runs(
             [self.experiment_id],
             f"tags.mlflow.parentRunId = '{parent_id}' and tags.cell_id = '{result.cell_id}'",
@@ -121,8 +124,7 @@ class Tracker:
         all_params = {**params, **problem_info}
         self.client.log_batch(run_id, params=[Param(k, str(v)[:6000]) for k, v in all_params.items()])
 
-        history_path = trial_dir / HISTORY_FILE
-        history = pl.read_parquet(history_path) if history_path.is_file() else None
+        history = read_history(trial_dir)
         metrics = [_metric(k, v) for k, v in _summary(result, history).items()]
         if history is not None and history.height:
             metrics += [
@@ -133,7 +135,9 @@ class Tracker:
             self.client.log_batch(run_id, metrics=metrics[i : i + METRIC_BATCH])
 
         if history is not None:
-            self.client.log_artifact(run_id, str(history_path))
+            with tempfile.TemporaryDirectory() as tmp:
+                (Path(tmp) / HISTORY_FILE).write_bytes((trial_dir / HISTORY_FILE).read_bytes())
+                self.client.log_artifact(run_id, str(Path(tmp) / HISTORY_FILE))
             self._log_top_crystals(run_id, history, result.direction)
         if result.traceback:
             self.client.log_text(run_id, result.traceback, "traceback.txt")

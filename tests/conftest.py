@@ -13,7 +13,7 @@ import pytest
 import ray
 
 from harness.dataset import Dataset, bundled_path, read_table
-from tests.helpers import REPO, free_port, stop_process_group
+from tests.helpers import REPO, S3_BUCKET, free_port, stop_process_group
 
 EXIT_STATUS = pytest.StashKey[int]()
 
@@ -112,6 +112,47 @@ def mlflow_server(tmp_path_factory):
         yield url
     finally:
         stop_process_group(proc, timeout=20)
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory) -> dict[str, str]:
+    """A moto S3 server on loopback with bucket ``S3_BUCKET``, and the environment pointing clients at it.
+
+    The environment is set in this process for the session (Ray workers need it passed on).
+    """
+    import fsspec
+
+    port = free_port()
+    root = tmp_path_factory.mktemp("s3")
+    with open(root / "server.log", "w") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "CRYSTALBENCH_CACHE": str(root / "driver_cache")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(env["AWS_ENDPOINT_URL"], timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"moto_server did not start: {(root / 'server.log').read_text()[-2000:]}") from None
+                time.sleep(0.2)
+        fsspec.filesystem("s3").mkdir(S3_BUCKET)
+        yield env
+    finally:
+        stop_process_group(proc, timeout=10)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+S3_BUCKET = "crystalbench-test"
+"""The bucket of the ``s3`` fixture's server."""
 
 
 def small_spec(run_dir: Path, dataset: Path, **changes) -> dict:

@@ -35,7 +35,7 @@ from pymatgen.core import Structure
 from harness.dataset import Dataset
 from harness.errors import UserError
 from harness.seeding import name_entropy
-from harness.store import ArtifactStore, default_artifact_root
+from harness.store import ArtifactStore, default_artifact_root, local_artifact
 from tasks.csp.compounds import COMPOUNDS, polymorphs, reference
 
 VERSION = 1
@@ -56,7 +56,8 @@ def prepare_training_data(store: ArtifactStore, model: str, compounds: Sequence[
     for compound in compounds:
         key = {"compound": compound, "energy_model": model, "version": VERSION,
                "ground_states": _ground_state_digest(compound)}
-        paths[compound] = str(store.get_or_build("task/csp26/training", key, lambda out, c=compound: _build(out, c, model)))
+        built = store.get_or_build("task/csp26/training", key, lambda out, c=compound: _build(out, c, model))
+        paths[compound] = store.where(built)  # a store-wide name: trials on any node resolve it
 
     def write_index(out: Path) -> None:
         (out / INDEX).write_text(json.dumps(paths, indent=1, sort_keys=True))
@@ -76,7 +77,7 @@ def load_training_data(index_dir: Path, compound: str) -> Dataset:
     index = json.loads((Path(index_dir) / INDEX).read_text())
     if compound not in index:
         raise UserError(f"csp26 artifact {index_dir} has no training data for {compound}; prepare it first")
-    return Dataset.load(Path(index[compound]) / TABLE)
+    return Dataset.load(local_artifact(index[compound]) / TABLE)
 
 
 def summary(index_dir: Path) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 from mlflow import MlflowClient
@@ -43,11 +45,11 @@ def test_sweep_against_a_tracking_server(local_ray, artifact_root, small_dataset
         artifacts = [a.path for a in client.list_artifacts(run.info.run_id, "top_crystals")]
         assert artifacts and all(a.endswith(".cif") for a in artifacts)
 
-    leaderboard = pl.read_parquet(outcome.report_dir / "leaderboard.parquet")
+    leaderboard = pl.read_parquet(Path(outcome.report_dir) / "leaderboard.parquet")
     for row in leaderboard.iter_rows(named=True):
         finals = (history.filter((pl.col("task") == row["task"]) & (pl.col("method") == row["method"]))
                   .sort("step").group_by("cell_id").agg(pl.col("best_so_far").last())["best_so_far"])
         assert row["n_seeds"] == 2
         assert row["final_best_mean"] == pytest.approx(finals.mean())
     for name in ("leaderboard.md", "leaderboard.html", "curves.png"):
-        assert (outcome.report_dir / name).stat().st_size > 0
+        assert (Path(outcome.report_dir) / name).stat().st_size > 0

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from harness.dataset import Dataset
-from harness.history import TrialResult
+from harness.history import TrialResult, read_history
 from harness.runner import run_cell
 from harness.spec import Cell
 
@@ -22,7 +22,7 @@ def cell(**changes) -> Cell:
 
 
 def history(ctx, c: Cell) -> pl.DataFrame:
-    return pl.read_parquet(ctx.trial_dir(c) / "history.parquet")
+    return read_history(ctx.trial_dir(c))
 
 
 def test_one_row_per_oracle_call_and_a_complete_result(trial_context):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -37,7 +38,7 @@ def test_sweep_writes_histories_results_mlflow_and_report(first_sweep):
     runs = children(first_sweep)
     assert sorted(r.info.run_name for r in runs) == sorted(first_sweep.complete)
     assert all(r.info.status == "FINISHED" for r in runs)
-    assert (first_sweep.report_dir / "leaderboard.md").is_file()
+    assert (Path(first_sweep.report_dir) / "leaderboard.md").is_file()
     # best_so_far never gets worse, in each task's direction
     for (task,), group in history.group_by(["task"]):
         best = group.sort(["cell_id", "step"]).group_by("cell_id").agg(pl.col("best_so_far"))
@@ -69,7 +70,7 @@ def test_a_raising_method_fails_its_trial_and_the_sweep_goes_on(local_ray, artif
     assert failed.status == "failed"
     assert failed.error == "RuntimeError: deliberate failure for the test"
     assert "in ask" in failed.traceback
-    partial = pl.read_parquet(outcome.run_dir / "trials" / outcome.failed[0] / "history.parquet")
+    partial = pl.read_parquet(Path(outcome.run_dir) / "trials" / outcome.failed[0] / "history.parquet")
     assert partial.height == 3, "calls made before the failure are kept"
     status = {r.info.run_name: (r.info.status, r.data.tags.get("error")) for r in children(outcome)}
     assert status[outcome.failed[0]] == ("FAILED", "RuntimeError: deliberate failure for the test")
@@ -81,8 +82,8 @@ def test_resume_runs_only_missing_cells_and_keeps_one_child_each(local_ray, arti
     spec = parse_spec(small_spec(tmp_path / "run", small_dataset_csv, tasks=[{"name": "electronegativity",
                                                                               "budget": 4}]))
     first = run_sweep(spec, progress=False)
-    lost = first.run_dir / "trials" / first.complete[1]
-    kept = first.run_dir / "trials" / first.complete[0] / "history.parquet"
+    lost = Path(first.run_dir) / "trials" / first.complete[1]
+    kept = Path(first.run_dir) / "trials" / first.complete[0] / "history.parquet"
     kept_mtime = kept.stat().st_mtime_ns
     (lost / "result.json").unlink()
     (lost / "history.parquet").unlink()
@@ -94,7 +95,7 @@ def test_resume_runs_only_missing_cells_and_keeps_one_child_each(local_ray, arti
     assert (lost / "history.parquet").is_file()
     names = [r.info.run_name for r in children(resumed)]
     assert sorted(names) == sorted(first.complete), "exactly one child run per cell"
-    assert json.loads((first.run_dir / "sweep.json").read_text())["parent_run_id"] == first.parent_run_id
+    assert json.loads((Path(first.run_dir) / "sweep.json").read_text())["parent_run_id"] == first.parent_run_id
 
 
 def test_rerunning_into_a_used_run_dir_without_resume_is_refused(first_sweep, small_dataset_csv):

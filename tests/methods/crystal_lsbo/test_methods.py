@@ -6,12 +6,12 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 import torch
 
 from harness import registry
 from harness.dataset import Dataset
+from harness.history import read_history
 from harness.runner import run_cell
 from harness.spec import Cell
 from methods.crystal_lsbo.latent_space import LatentSpace
@@ -30,7 +30,7 @@ def cell(method: str, task: str = "electronegativity", seed: int = 0, budget: in
 
 
 def cifs(ctx, c: Cell) -> list:
-    return pl.read_parquet(ctx.trial_dir(c) / "history.parquet")["cif"].to_list()
+    return read_history(ctx.trial_dir(c))["cif"].to_list()
 
 
 ALL_CELLS = [(m, t) for m in ("crystal_lsbo", "crystal_lca_lsbo", "random_search")
@@ -49,9 +49,9 @@ def test_a_trial_completes_on_both_property_tasks(lsbo_context, method, task):
 def test_an_lsbo_trial_is_deterministic(lsbo_context):
     c = cell("crystal_lsbo", seed=3, budget=2)
     run_cell(c, lsbo_context)
-    first = pl.read_parquet(lsbo_context.trial_dir(c) / "history.parquet")
+    first = read_history(lsbo_context.trial_dir(c))
     run_cell(c, lsbo_context)
-    again = pl.read_parquet(lsbo_context.trial_dir(c) / "history.parquet")
+    again = read_history(lsbo_context.trial_dir(c))
     assert again["cif"].to_list() == first["cif"].to_list() and again["score"].to_list() == first["score"].to_list()
 
 

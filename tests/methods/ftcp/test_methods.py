@@ -12,6 +12,7 @@ import pytest
 from harness import registry
 from harness.dataset import Dataset
 from harness.errors import UserError
+from harness.history import read_history
 from harness.runner import run_cell
 from harness.spec import Cell
 from methods.ftcp.ftcp_local import FTCPLocal
@@ -27,7 +28,7 @@ def cell(**changes) -> Cell:
 
 def proposals(ctx, c: Cell) -> pl.DataFrame:
     run_cell(c, ctx)
-    return pl.read_parquet(ctx.trial_dir(c) / "history.parquet")
+    return read_history(ctx.trial_dir(c))
 
 
 @pytest.mark.parametrize("method", ["ftcp_random", "ftcp_local"])

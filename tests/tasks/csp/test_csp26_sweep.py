@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -51,7 +52,7 @@ def test_every_cell_completes_with_its_final_structure_judged(csp_sweep):
 
 
 def test_the_report_has_the_check_mark_table_and_timings(csp_sweep):
-    text = (csp_sweep.report_dir / "final.md").read_text()
+    text = (Path(csp_sweep.report_dir) / "final.md").read_text()
     assert "## csp26: `energy_success`" in text and "## csp26: `strict_success`" in text
     rows = [line for line in text.splitlines() if line.startswith(("| NaCl", "| ZnO", "| Si"))]
     assert len(rows) == 3 * 4, "three compounds in each of four success tables (start and final, both criteria)"
