@@ -29,6 +29,7 @@ TOP_KEYS = {
     "methods",
     "tasks",
     "dataset",
+    "dataset_filter",
     "resources",
     "tracking",
     "storage",
@@ -97,6 +98,8 @@ class Spec:
     tasks: tuple[TaskSpec, ...]
     dataset: str | None = None
     """Path of a dataset file in the on-disk format; None: the bundled MP-20 subset."""
+    dataset_filter: dict = field(default_factory=dict)
+    """``Dataset.filter`` arguments (n_elements, max_sites, max_e_above_hull); every method and task sees the subset."""
     cpu: float = 1.0
     gpu: float = 0.0
     tracking_uri: str | None = None
@@ -130,6 +133,7 @@ class Spec:
             "methods": [asdict(m) for m in self.methods],
             "tasks": [asdict(t) for t in self.tasks],
             "dataset": self.dataset,
+            "dataset_filter": self.dataset_filter,
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -207,6 +211,8 @@ def parse_spec(raw: dict) -> Spec:
         if not Path(dataset).expanduser().is_file():
             raise UserError(f"dataset file not found: {dataset}")
 
+    dataset_filter = _dataset_filter(raw.get("dataset_filter", {}))
+
     cpu = _number(resources.get("cpu", 1.0), "resources.cpu", minimum=0.0)
     gpu = _number(resources.get("gpu", 0.0), "resources.gpu", minimum=0.0)
     if cpu == 0 and gpu == 0:
@@ -224,6 +230,7 @@ def parse_spec(raw: dict) -> Spec:
         methods=methods,
         tasks=tasks,
         dataset=str(Path(dataset).expanduser().resolve()) if dataset else None,
+        dataset_filter=dataset_filter,
         cpu=cpu,
         gpu=gpu,
         tracking_uri=_optional_str(tracking.get("uri"), "tracking.uri"),
@@ -328,6 +335,22 @@ def _name(value: Any, where: str) -> str:
     if not isinstance(value, str) or not NAME_RE.match(value):
         raise UserError(f"{where} must be a name of letters, digits, '_', '.', '-'")
     return value
+
+
+def _dataset_filter(value: Any) -> dict:
+    """``dataset_filter``: n_elements (an int or a list of ints ≥ 1), max_sites (int ≥ 1), max_e_above_hull (≥ 0)."""
+    raw = _mapping(value, "dataset_filter", {"n_elements", "max_sites", "max_e_above_hull"})
+    checked: dict = {}
+    if "n_elements" in raw:
+        counts = raw["n_elements"] if isinstance(raw["n_elements"], list) else [raw["n_elements"]]
+        if not counts:
+            raise UserError("dataset_filter.n_elements must not be empty")
+        checked["n_elements"] = sorted({_positive_int(c, "dataset_filter.n_elements") for c in counts})
+    if "max_sites" in raw:
+        checked["max_sites"] = _positive_int(raw["max_sites"], "dataset_filter.max_sites")
+    if "max_e_above_hull" in raw:
+        checked["max_e_above_hull"] = _number(raw["max_e_above_hull"], "dataset_filter.max_e_above_hull", minimum=0.0)
+    return checked
 
 
 def _positive_int(value: Any, where: str) -> int:

@@ -189,7 +189,7 @@ def _prepare(spec: Spec, run_dir: Location) -> TrialContext:
     """
     store_root = spec.resolved_artifacts
     source = Path(spec.dataset) if spec.dataset else bundled_path()
-    dataset_path = ray.get(_prepare_dataset.remote(str(source), store_root))
+    dataset_path = ray.get(_prepare_dataset.remote(str(source), spec.dataset_filter, store_root))
     task_refs = {t.name: _prepare_task.remote(t.name, t.params, t.problems, store_root, dataset_path,
                                               list(spec.plugins))
                  for t in spec.tasks}
@@ -212,10 +212,17 @@ def _prepare(spec: Spec, run_dir: Location) -> TrialContext:
 
 
 @ray.remote
-def _prepare_dataset(source: str, store_root: str) -> str:
-    key = {"source_digest": file_digest(Path(source))}
+def _prepare_dataset(source: str, dataset_filter: dict, store_root: str) -> str:
+    key = {"source_digest": file_digest(Path(source)), **({"filter": dataset_filter} if dataset_filter else {})}
     store = ArtifactStore(store_root)
-    path = store.get_or_build("dataset", key, lambda out: Dataset.from_file(Path(source)).save(out / "dataset.parquet"))
+
+    def build(out: Path) -> None:
+        dataset = Dataset.from_file(Path(source)).filter(**dataset_filter)
+        if len(dataset) == 0:
+            raise UserError(f"dataset_filter {dataset_filter} leaves no crystals of {source}")
+        dataset.save(out / "dataset.parquet")
+
+    path = store.get_or_build("dataset", key, build)
     return store.where(path / "dataset.parquet")
 
 

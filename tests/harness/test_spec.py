@@ -98,3 +98,25 @@ def test_incompatible_cells_are_skipped_with_a_reason():
     assert [(s.method_label, s.task) for s in skipped] == [("en_only", "formation_energy")]
     assert "supports only electronegativity" in skipped[0].reason
     assert sum(c.method == "en_only" for c in cells) == 2
+
+
+def test_dataset_filter_is_normalised_and_part_of_the_spec_hash():
+    spec = spec_with(dataset_filter={"n_elements": 3, "max_sites": 20})
+    assert spec.dataset_filter == {"n_elements": [3], "max_sites": 20}
+    assert spec.spec_hash != parse_spec(GOOD).spec_hash
+    assert parse_spec(GOOD).dataset_filter == {}
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ({"elements": 3}, "unknown key"),
+        ({"n_elements": 0}, "dataset_filter.n_elements must be a positive integer"),
+        ({"n_elements": []}, "dataset_filter.n_elements must not be empty"),
+        ({"max_e_above_hull": -1}, "dataset_filter.max_e_above_hull"),
+        ("ternary", "'dataset_filter' must be a mapping"),
+    ],
+)
+def test_bad_dataset_filter_is_one_clear_error(value, message):
+    with pytest.raises(UserError, match=message):
+        spec_with(dataset_filter=value)

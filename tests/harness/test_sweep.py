@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import polars as pl
 import pytest
 from mlflow import MlflowClient
+from pymatgen.core import Structure
 
+from harness.errors import UserError
 from harness.history import read_histories, read_results
 from harness.spec import parse_spec
 from harness.sweep import run_sweep
@@ -43,7 +46,7 @@ def test_sweep_writes_histories_results_mlflow_and_report(first_sweep):
     for (task,), group in history.group_by(["task"]):
         best = group.sort(["cell_id", "step"]).group_by("cell_id").agg(pl.col("best_so_far"))
         for curve in best["best_so_far"]:
-            steps = zip(curve, curve[1:])
+            steps = itertools.pairwise(curve)
             assert all(b <= a for a, b in steps) if task == "formation_energy" else all(b >= a for a, b in steps)
 
 
@@ -120,3 +123,19 @@ def test_a_killed_trial_is_recorded_as_failed(local_ray, artifact_root, small_da
     assert "died" in result.traceback.lower() or "exit" in result.traceback.lower()
     status = {r.info.run_name: r.info.status for r in children(outcome)}
     assert status == {outcome.failed[0]: "FAILED", outcome.complete[0]: "FINISHED"}
+
+
+def test_dataset_filter_gives_every_trial_the_subset_only(local_ray, artifact_root, small_dataset_csv, tmp_path):
+    spec = parse_spec(small_spec(tmp_path / "run", small_dataset_csv, seeds=1, dataset_filter={"n_elements": 3},
+                                 tasks=[{"name": "electronegativity", "budget": 4}]))
+    outcome = run_sweep(spec, progress=False)
+    proposed = read_histories(outcome.run_dir)["cif"].to_list()
+    assert len(proposed) == 4
+    assert all(len(Structure.from_str(cif, fmt="cif").composition.elements) == 3 for cif in proposed)
+
+
+def test_a_dataset_filter_that_keeps_nothing_is_a_user_error(local_ray, artifact_root, small_dataset_csv, tmp_path):
+    spec = parse_spec(small_spec(tmp_path / "run", small_dataset_csv, seeds=1, dataset_filter={"n_elements": 9},
+                                 tasks=[{"name": "electronegativity", "budget": 4}]))
+    with pytest.raises(UserError, match=r"dataset_filter \{'n_elements': \[9\]\} leaves no crystals"):
+        run_sweep(spec, progress=False)
