@@ -109,13 +109,19 @@ def _write_report(run_dir: Location) -> str:
 
 
 def _prepared_by_label(spec: Spec, ctx: TrialContext) -> dict[str, str]:
-    """Method label -> its prepared artifact (the first task's: tasks share one), for the parent run."""
+    """Name on the parent run -> prepared method artifact: the method label, or ``label.task`` when tasks differ.
+
+    Most methods share one artifact across tasks (a generative model); some build one per task
+    (LCOM's surrogate of each task's oracle), and each of those is logged under its task.
+    """
     found: dict[str, str] = {}
     for m in spec.methods:
-        for t in spec.tasks:
-            path = ctx.method_artifacts.get(method_artifact_key(m.label, t.name))
-            if path:
-                found.setdefault(m.label, path)
+        by_task = {t.name: path for t in spec.tasks
+                   if (path := ctx.method_artifacts.get(method_artifact_key(m.label, t.name)))}
+        if len(set(by_task.values())) == 1:
+            found[m.label] = next(iter(by_task.values()))
+        else:
+            found.update({f"{m.label}.{task}": path for task, path in by_task.items()})
     return found
 
 

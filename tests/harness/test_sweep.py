@@ -13,8 +13,9 @@ from pymatgen.core import Structure
 
 from harness.errors import UserError
 from harness.history import read_histories, read_results
+from harness.runner import TrialContext, method_artifact_key
 from harness.spec import parse_spec
-from harness.sweep import run_sweep
+from harness.sweep import _prepared_by_label, run_sweep
 from tests.helpers import small_spec
 
 VALUE_COLUMNS = ["cell_id", "step", "value", "score", "valid", "physically_valid", "best_so_far", "cif"]
@@ -139,3 +140,18 @@ def test_a_dataset_filter_that_keeps_nothing_is_a_user_error(local_ray, artifact
                                  tasks=[{"name": "electronegativity", "budget": 4}]))
     with pytest.raises(UserError, match=r"dataset_filter \{'n_elements': \[9\]\} leaves no crystals"):
         run_sweep(spec, progress=False)
+
+
+def test_the_parent_run_names_a_per_task_artifact_by_its_task_and_a_shared_one_by_its_label():
+    spec = parse_spec({"suite": "t", "methods": ["lcom", "random_search", "database"],
+                       "tasks": ["electronegativity", "formation_energy"]})
+    ctx = TrialContext(suite="t", run_dir="r", dataset_path="d", task_artifacts={}, method_artifacts={
+        method_artifact_key("lcom", "electronegativity"): "/a/lcom_en",
+        method_artifact_key("lcom", "formation_energy"): "/a/lcom_fe",
+        method_artifact_key("random_search", "electronegativity"): "/a/stack",
+        method_artifact_key("random_search", "formation_energy"): "/a/stack",
+        method_artifact_key("database", "electronegativity"): None,
+        method_artifact_key("database", "formation_energy"): None,
+    })
+    assert _prepared_by_label(spec, ctx) == {"lcom.electronegativity": "/a/lcom_en",
+                                             "lcom.formation_energy": "/a/lcom_fe", "random_search": "/a/stack"}
