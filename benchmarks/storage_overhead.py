@@ -81,8 +81,7 @@ def main() -> None:
         def spec(name: str, run_dir: str, artifacts: str) -> dict:
             return {"suite": name, "seeds": args.seeds, "dataset": str(dataset), "methods": ["database"],
                     "tasks": [{"name": "electronegativity", "budget": args.budget}],
-                    "storage": {"run_dir": run_dir, "artifacts": artifacts},
-                    "tracking": {"uri": f"sqlite:///{tmp / name}.db"}}
+                    "storage": {"run_dir": run_dir, "artifacts": artifacts}}
 
         timed_sweep(spec("warmup", str(tmp / "warmup"), str(tmp / "warmup_artifacts")))
         seconds = {}
