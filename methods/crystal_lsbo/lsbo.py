@@ -94,6 +94,10 @@ class CrystalLCALSBO(CrystalLSBO):
         if structures[0] is not None and self.problem.better(float(values[0]), self.tau):
             self.retrain(z_star)
 
+    def trace(self) -> dict:
+        """τ and how many proposals beat it (each one retrained the trial's VAEs)."""
+        return {"tau": self.tau, "retrainings": self.retrainings}
+
     def retrain(self, z_star: torch.Tensor) -> None:
         """Algorithm 2, lines 11–20, around the material latent ``z_star`` (1, d)."""
         space = self.space

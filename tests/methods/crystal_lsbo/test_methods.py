@@ -97,6 +97,7 @@ def test_lca_retraining_changes_a_copy_never_the_shared_artifact(lsbo_context, t
     z_star = method._pending
     method.tell(structures, p.oracle(structures))
     method.retrain(z_star)  # what a proposal beating τ triggers
+    assert method.trace() == {"tau": method.tau, "retrainings": 1}
     changed = method.space.combined.state_dict()
     assert any(not torch.equal(weights[k], changed[k]) for k in weights), "retraining must change the trial's copy"
     assert all(torch.equal(v, shared.combined.state_dict()[k]) for k, v in weights.items())
