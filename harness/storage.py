@@ -142,14 +142,32 @@ class Location:
             self.fs.makedirs(self.parent.path, exist_ok=True)
 
     def check_writable(self, what: str) -> None:
-        """Write and delete a probe file here, so an unreachable bucket fails before any work starts."""
+        """Write and delete a probe file here, so an unreachable bucket fails before any work starts.
+
+        Local directories the probe had to create are removed again: a sweep refused by a
+        later check leaves nothing behind.
+        """
         probe = self / f".crystalbench-probe-{uuid.uuid4().hex[:8]}"
+        missing = _missing_directories(Path(self.path)) if self.is_local else []
         try:
             probe.write_bytes(b"")
             probe.remove()
         except Exception as exc:  # any backend's failure: missing bucket, no credentials, no network
             reason = str(exc).splitlines()[0] if str(exc) else "no message"
             raise UserError(f"{what} {self} is not writable: {type(exc).__name__}: {reason}") from exc
+        finally:
+            for directory in missing:
+                if directory.is_dir():
+                    directory.rmdir()
+
+
+def _missing_directories(path: Path) -> list[Path]:
+    """``path`` and its ancestors that do not exist yet, deepest first."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    return missing
 
 
 def location(where: Where | Location, what: str = "storage location") -> Location:

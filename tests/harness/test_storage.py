@@ -70,3 +70,12 @@ def test_an_unwritable_location_is_one_line(s3):
 def test_a_local_write_leaves_no_temporary_file(tmp_path: Path):
     (location(tmp_path) / "h.parquet").write_bytes(b"data")
     assert [p.name for p in tmp_path.iterdir()] == ["h.parquet"]
+
+
+def test_a_local_writability_check_leaves_no_directory_behind(tmp_path: Path):
+    run_dir = tmp_path / "runs" / "a"
+    location(run_dir).check_writable("storage.run_dir")
+    assert not (tmp_path / "runs").exists()
+    (tmp_path / "kept").mkdir()
+    location(tmp_path / "kept").check_writable("storage.run_dir")
+    assert (tmp_path / "kept").is_dir() and not any((tmp_path / "kept").iterdir())
