@@ -13,8 +13,8 @@ from harness.runner import TrialContext, method_artifact_key
 from harness.store import ArtifactStore
 from methods.lcom.lcom import Lcom
 from methods.lcom.sl import Sl
+from tests.methods.crystal_lsbo.conftest import TINY as TINY_STACK
 
-TINY_STACK = {"max_sites": 20, "part_epochs": 2, "combined_epochs": 3, "quality_samples": 40, "batch_size": 32}
 TINY_SURROGATE = {"hidden": 64, "epochs": 20, "lr": 1e-3, "batch_size": 32}
 """Paper settings are 2048 hidden, 50 epochs, lr 3e-5, batch 128: too slow for the default suite."""
 PARAMS = {
