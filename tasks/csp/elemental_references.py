@@ -42,7 +42,7 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from harness.errors import UserError
-from harness.history import atomic_write_text
+from tasks.csp import shipped_json
 from tasks.csp.compounds import graphite, reference
 from tasks.csp.energy_models import (
     ENERGY_MODELS,
@@ -139,19 +139,22 @@ def elemental_energies(model_name: str) -> dict[str, float]:
 
 
 def compute(model: EnergyModel, elements: tuple[str, ...] = ELEMENTS) -> Path:
-    """Relax the references missing from the model's file and write it after each element (resumable)."""
+    """Relax the references missing from the model's file and write it after each element (resumable).
+
+    Several runs over disjoint elements may share the file (``shipped_json``).
+    """
     path = path_for(model.name)
-    document = json.loads(path.read_text()) if path.exists() else {
+    default = {
         "model": model.name,
         "regenerate": f"python -m tasks.csp.elemental_references --model {model.name}",
         "elements": {},
     }
     for element in elements:
-        if element in document["elements"]:
+        if element in shipped_json.read(path, default)["elements"]:
             continue
         result = relax_element(model, element)
         _, molecule = elemental_structure(element)
-        document["elements"][element] = {
+        row = {
             "energy_per_atom": result.energy_per_atom if math.isfinite(result.energy_per_atom) else None,
             "molecule": molecule,
             "converged": result.converged,
@@ -159,22 +162,28 @@ def compute(model: EnergyModel, elements: tuple[str, ...] = ELEMENTS) -> Path:
             "seconds": round(result.seconds, 2),
             "cif": result.structure.to(fmt="cif"),
         }
-        path.parent.mkdir(exist_ok=True)
-        atomic_write_text(path, json.dumps(document, indent=1) + "\n")
+        shipped_json.update(path, default, _adding(element, row))
         print(f"{model.name} {element}: {result.energy_per_atom:.4f} eV/atom converged={result.converged} "
               f"({result.seconds:.1f} s)", flush=True)
     elemental_energies.cache_clear()
     return path
 
 
+def _adding(element: str, row: dict):
+    def add(document: dict) -> None:
+        document["elements"][element] = row
+    return add
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Relax the csp26 elemental references with one energy model.")
     parser.add_argument("--model", choices=ENERGY_MODELS, default="chgnet")
+    parser.add_argument("--elements", nargs="+", choices=ELEMENTS, default=list(ELEMENTS))
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    print(compute(get_energy_model(args.model)))
+    print(compute(get_energy_model(args.model), tuple(args.elements)))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from pathlib import Path
 from pymatgen.core import Composition, Structure
 
 from harness.history import atomic_write_text
+from tasks.csp import shipped_json
 from tasks.csp.compounds import COMPOUNDS, polymorphs, reference
 from tasks.csp.elemental_references import compute as compute_elements
 from tasks.csp.energy_models import (
@@ -59,9 +60,12 @@ def relax_polymorph(model: EnergyModel, structure: Structure) -> Relaxation:
 
 
 def run(model: EnergyModel, compounds: tuple[str, ...] = COMPOUNDS) -> Path:
-    """Relax the polymorphs of each compound not yet in the model's file; then fill in formation energies."""
+    """Relax the polymorphs of each compound not yet in the model's file; then fill in formation energies.
+
+    Several runs over disjoint compounds may share the file (``shipped_json``).
+    """
     path = path_for(model.name)
-    document = json.loads(path.read_text()) if path.exists() else {
+    default = {
         "model": model.name,
         "regenerate": f"python -m tasks.csp.fidelity --model {model.name}",
         "method": "lattice-constant scan at fixed shape (tasks/csp/lattice_scan.py)" if model.name == "gpaw"
@@ -69,7 +73,7 @@ def run(model: EnergyModel, compounds: tuple[str, ...] = COMPOUNDS) -> Path:
         "compounds": {},
     }
     for compound in compounds:
-        if compound in document["compounds"]:
+        if compound in shipped_json.read(path, default)["compounds"]:
             continue
         rows = {}
         for name, structure in polymorphs(compound).items():
@@ -86,16 +90,20 @@ def run(model: EnergyModel, compounds: tuple[str, ...] = COMPOUNDS) -> Path:
             }
             print(f"{model.name} {compound} {name}: {rows[name]['energy_per_atom']} eV/atom "
                   f"converged={result.converged} steps={result.steps} ({result.seconds:.1f} s)", flush=True)
-        document["compounds"][compound] = rows
-        _write(path, document)
+        shipped_json.update(path, default, _adding(compound, rows))
         write_report()
         if model.name == "gpaw":  # the judge's lowest polymorph of this compound is now known
             make_references()
     compute_elements(model, _elements(compounds))
-    _fill_formation_energies(model, document)
-    _write(path, document)
+    shipped_json.update(path, default, lambda document: _fill_formation_energies(model, document))
     write_report()
     return path
+
+
+def _adding(compound: str, rows: dict[str, dict]):
+    def add(document: dict) -> None:
+        document["compounds"][compound] = rows
+    return add
 
 
 def _space_group(structure: Structure) -> str | None:
@@ -116,11 +124,6 @@ def _fill_formation_energies(model: EnergyModel, document: dict) -> None:
                 structure = Structure.from_str(row["cif"], fmt="cif")
                 value = formation_energy_per_atom(model, structure, row["energy_per_atom"])
                 row["formation_energy_per_atom"] = value if math.isfinite(value) else None
-
-
-def _write(path: Path, document: dict) -> None:
-    path.parent.mkdir(exist_ok=True)
-    atomic_write_text(path, json.dumps(document, indent=1) + "\n")
 
 
 def lowest_polymorph(rows: dict[str, dict]) -> str | None:

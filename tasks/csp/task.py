@@ -103,6 +103,8 @@ class Csp26(Task):
         known = np.append(training.labels("energy_per_atom"), start.energy_per_atom)
         finite = known[np.isfinite(known)]
         ref = reference_energy(name, self.energy_model)
+        if self.judge is not None:
+            reference_energy(name, self.judge)  # a missing judge reference fails now, not after the budget
         return Problem(
             task=self.name,
             name=name,

@@ -108,3 +108,15 @@ def test_the_gpaw_judge_confirms_rocksalt_nacl(task_store):
     assert final["gpaw_energy_success"] and final["gpaw_strict_success"], final
     assert final["gpaw_matched"] == "experimental" and abs(final["gpaw_delta_e"]) < 0.03
     assert final["gpaw_formation_energy"] < 0 and final["gpaw_seconds"] > 0
+
+
+def test_a_judge_without_a_reference_for_the_compound_is_refused_before_the_search(task_store, monkeypatch):
+    pytest.importorskip("gpaw", reason="GPAW is the optional `dft` extra (CI installs it)")
+    from tasks.csp import reference_table
+
+    rows = reference_table._rows
+    without_nacl = {k: v for k, v in rows("gpaw").items() if k != "NaCl"}
+    monkeypatch.setattr(reference_table, "_rows", lambda model: without_nacl if model == "gpaw" else rows(model))
+    task = Csp26(judge="gpaw")
+    with pytest.raises(UserError, match="no gpaw reference for NaCl"):
+        task.load_problem("NaCl", None, task.prepare(task_store, None, ["NaCl"]), seed=0)

@@ -1,0 +1,35 @@
+"""The shipped csp26 tables survive concurrent regeneration runs."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+from tasks.csp import shipped_json
+
+
+def _add_rows(path: str, prefix: str, n: int) -> None:
+    for i in range(n):
+        row = {f"{prefix}{i}": i}
+        shipped_json.update(Path(path), {"rows": {}}, lambda document, row=row: document["rows"].update(row))
+
+
+def test_concurrent_writers_lose_no_entry(tmp_path):
+    path = tmp_path / "table.json"
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_add_rows, args=(str(path), prefix, 40)) for prefix in "ab"]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+        assert writer.exitcode == 0
+    rows = json.loads(path.read_text())["rows"]
+    assert set(rows) == {f"{prefix}{i}" for prefix in "ab" for i in range(40)}
+
+
+def test_read_gives_the_default_until_the_file_exists(tmp_path):
+    path = tmp_path / "table.json"
+    assert shipped_json.read(path, {"rows": {}}) == {"rows": {}}
+    shipped_json.update(path, {"rows": {}}, lambda document: document["rows"].update(x=1))
+    assert shipped_json.read(path, {"rows": {}}) == {"rows": {"x": 1}}
