@@ -6,29 +6,13 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-import torch
 
-from harness.dataset import Dataset
 from harness.runner import TrialContext, method_artifact_key
 from harness.store import ArtifactStore
 from methods.crystal_lsbo.latent_space import StackConfig, prepare_stack
 
 TINY = {"max_sites": 20, "part_epochs": 2, "combined_epochs": 3, "quality_samples": 40, "batch_size": 32}
 METHODS = ("crystal_lsbo", "crystal_lca_lsbo", "random_search")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def one_torch_thread():
-    """Two threads on a shared 2-core machine thrash; trials under Ray get one thread per CPU anyway."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="session")
-def small_dataset(trial_context) -> Dataset:
-    return Dataset.load(Path(trial_context.dataset_path))
 
 
 @pytest.fixture(scope="session")

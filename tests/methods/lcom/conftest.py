@@ -6,9 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-import torch
 
-from harness.dataset import Dataset
 from harness.runner import TrialContext, method_artifact_key
 from harness.store import ArtifactStore
 from methods.lcom.lcom import Lcom
@@ -26,20 +24,6 @@ TINY_CDVAE = {"latent_dim": 8, "hidden": 16, "encoder_layers": 1, "score_layers"
 """A CD-VAE that trains in seconds: enough to exercise the csp26 path, not to be any good."""
 METHODS = {"sl": Sl, "lcom": Lcom}
 TASKS = ("electronegativity", "formation_energy")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def one_torch_thread():
-    """Two threads on a shared 2-core machine thrash; trials under Ray get one thread per CPU anyway."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="session")
-def small_dataset(trial_context) -> Dataset:
-    return Dataset.load(Path(trial_context.dataset_path))
 
 
 @pytest.fixture(scope="session")
