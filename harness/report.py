@@ -32,7 +32,13 @@ Choices worth knowing:
   de-duplication, best first in the problem's direction (as in Table 1 of the
   Crystal-LSBO paper). Penalty scores never enter it.
 * ``frac_beat_initial`` = fraction of complete seeds whose final best is strictly
-  better than the problem's initial labelled best (null when that is unknown).
+  better than that trial's own initial labelled best (null when that is unknown).
+  Seeds may start apart (csp26 starts each seed from its own random structure),
+  so a trial is compared with its own start; the table's ``initial_best`` is
+  the mean over the problem's trials.
+* ``rel_improvement`` = (initial − final) / |initial| per trial, signed so that
+  positive is better in the problem's direction; mean ± s.e. over seeds (the
+  LCOM paper's Fig. 3 "relative energy improvement" on csp26).
 * Validity rates and per-call times are over all oracle calls of complete trials.
 * Rows are sorted by task, problem, then best first (``rank`` 1 = best mean;
   methods without a complete seed come last with a null rank).
@@ -84,9 +90,11 @@ LEADERBOARD_SCHEMA = {
     "n_failed": pl.Int64,  # trials with any other status
     "final_best_mean": pl.Float64,
     "final_best_se": pl.Float64,  # sample std / sqrt(n); null for n < 2
-    "initial_best": pl.Float64,  # best of the initial labelled set (result.json)
+    "initial_best": pl.Float64,  # best of the initial labelled set (result.json), mean over the trials
     "top3": pl.List(pl.Float64),  # best distinct valid values over all seeds, best first, rounded to 1e-6
     "frac_beat_initial": pl.Float64,  # fraction of complete seeds with final best strictly better than initial
+    "rel_improvement_mean": pl.Float64,  # (initial - final) / |initial| per trial, positive = better
+    "rel_improvement_se": pl.Float64,
     "validity_rate": pl.Float64,  # fraction of oracle calls with valid proposals
     "physical_validity_rate": pl.Float64,  # fraction of oracle calls with physically valid proposals
     "calls_per_trial": pl.Float64,  # mean oracle calls per complete trial
@@ -197,13 +205,13 @@ def _sign(direction: pl.Expr) -> pl.Expr:
 
 
 def _problems(res: pl.DataFrame) -> pl.DataFrame:
-    """Direction and initial best per (task, problem): the first non-null over its trials."""
+    """Direction and initial best per (task, problem): the first direction, the mean initial best over its trials."""
     return (
         res.sort("cell_id")
         .group_by("task", "problem", maintain_order=True)
         .agg(
             pl.col("direction").drop_nulls().first().fill_null("min"),
-            pl.col("initial_best").fill_nan(None).drop_nulls().first(),
+            pl.col("initial_best").fill_nan(None).drop_nulls().mean(),
         )
     )
 
@@ -227,26 +235,34 @@ def _leaderboard(res: pl.DataFrame, hist: pl.DataFrame) -> pl.DataFrame:
     )
     per_trial = (
         complete.join(per_trial_hist, on="cell_id", how="left")
-        .drop("direction", "initial_best")
+        .drop("direction")
+        .rename({"initial_best": "own_initial"})
         .join(problems, on=["task", "problem"], how="left")
         .with_columns(
             pl.coalesce(pl.col("hist_final"), pl.col("final_best").fill_nan(None)).alias("final"),
             pl.coalesce(pl.col("hist_calls"), pl.col("n_calls")).cast(pl.Float64).alias("calls"),
+            pl.coalesce(pl.col("own_initial").fill_nan(None), pl.col("initial_best")).alias("initial"),
         )
         .with_columns(
-            pl.when(pl.col("initial_best").is_null() | pl.col("final").is_null())
+            pl.when(pl.col("initial").is_null() | pl.col("final").is_null())
             .then(None)
-            .otherwise(
-                _sign(pl.col("direction")) * pl.col("final") < _sign(pl.col("direction")) * pl.col("initial_best")
-            )
+            .otherwise(_sign(pl.col("direction")) * pl.col("final") < _sign(pl.col("direction")) * pl.col("initial"))
             .cast(pl.Float64)
-            .alias("beat")
+            .alias("beat"),
+            pl.when(pl.col("initial").is_null() | pl.col("final").is_null() | (pl.col("initial") == 0))
+            .then(None)
+            .otherwise(_sign(pl.col("direction")) * (pl.col("initial") - pl.col("final")) / pl.col("initial").abs())
+            .alias("rel_improvement"),
         )
     )
     seed_stats = per_trial.group_by(_CELL).agg(
         pl.col("final").mean().alias("final_best_mean"),
         (pl.col("final").std(ddof=1) / pl.col("final").count().cast(pl.Float64).sqrt()).alias("final_best_se"),
         pl.col("beat").mean().alias("frac_beat_initial"),
+        pl.col("rel_improvement").mean().alias("rel_improvement_mean"),
+        (pl.col("rel_improvement").std(ddof=1) / pl.col("rel_improvement").count().cast(pl.Float64).sqrt()).alias(
+            "rel_improvement_se"
+        ),
         pl.col("calls").mean().alias("calls_per_trial"),
         pl.col("wall_time_s").mean().alias("wall_time_s_per_trial"),
     )
@@ -354,6 +370,12 @@ def _fmt_pct(x) -> str:
     return f"{100 * x:.1f}%" if _is_num(x) else "—"
 
 
+def _fmt_pct_se(mean, se, n: int) -> str:
+    if not _is_num(mean):
+        return "—"
+    return f"{100 * mean:+.1f}%" + (f" ± {100 * se:.1f}" if n >= 2 and _is_num(se) else "")
+
+
 def _fmt_seconds(x) -> str:
     return f"{x:.3g} s" if _is_num(x) else "—"
 
@@ -367,6 +389,7 @@ _DISPLAY_COLUMNS = [
     "initial best",
     "top-3 found",
     "beat initial",
+    "improvement (rel.)",
     "valid",
     "phys. valid",
     "calls/trial",
@@ -390,6 +413,7 @@ def _display_row(r: dict) -> list[str]:
         _fmt(r["initial_best"]),
         _fmt_top(r["top3"]),
         beat,
+        _fmt_pct_se(r["rel_improvement_mean"], r["rel_improvement_se"], n),
         _fmt_pct(r["validity_rate"]),
         _fmt_pct(r["physical_validity_rate"]),
         f"{r['calls_per_trial']:.0f}" if _is_num(r["calls_per_trial"]) else "—",
@@ -444,7 +468,8 @@ _NOTES = [
     "Statistics are over complete trials only; failed trials are counted and listed, not averaged.",
     "s.e. = sample standard deviation / sqrt(n) over seeds; n/a for a single seed.",
     "Top-3 = the best three distinct values (rounded to 1e-6) over all seeds' valid proposals.",
-    "Beat initial = seeds whose final best is strictly better than the initial labelled best.",
+    "Beat initial = seeds whose final best is strictly better than their initial labelled best.",
+    "Improvement (rel.) = (initial − final best) / |initial| per seed, positive when better; mean ± s.e.",
     "valid / phys. valid = fractions of oracle calls; times are means per trial or per oracle call.",
 ]
 
@@ -665,8 +690,7 @@ def write_report(run_dir: Where | Location, out_dir: Path) -> ReportPaths:
     n_failed = res.height - n_complete
     summary = [
         f"Run directory: {run_dir}",
-        f"Trials: {n_complete} complete, {n_failed} failed; "
-        f"{board.height} (task, problem, method) cells.",
+        f"Trials: {n_complete} complete, {n_failed} failed; {board.height} (task, problem, method) cells.",
     ]
     if n_complete == 0:
         summary.append("No complete trials in this run: the leaderboard has no statistics.")

@@ -45,7 +45,7 @@ def _phys(step: int) -> bool:
 
 def _trial(
     run_dir: Path, task: str, method: str, seed: int, values: list[float], status: str = "complete",
-    error: str | None = None, budget: int = 6,
+    error: str | None = None, budget: int = 6, initial: float | None = None,
 ) -> None:
     direction = DIRECTION[task]
     cell_id = f"{task}-{method}-s{seed}"
@@ -64,7 +64,8 @@ def _trial(
     write_history(trial_dir, rows)
     TrialResult(
         cell_id=cell_id, method=method, task=task, problem=task, seed=seed, status=status, budget=budget,
-        n_calls=len(values), direction=direction, initial_best=INITIAL[task], final_best=best,
+        n_calls=len(values), direction=direction, initial_best=INITIAL[task] if initial is None else initial,
+        final_best=best,
         wall_time_s=WALL[(task, method)] + seed, error=error,
         traceback="Traceback ...\n" + error if error else None,
     ).write(trial_dir)
@@ -116,6 +117,10 @@ def test_leaderboard_matches_hand_computation(board: pl.DataFrame, task: str, me
 
     better = (lambda a, b: a < b) if DIRECTION[task] == "min" else (lambda a, b: a > b)
     assert row["frac_beat_initial"] == pytest.approx(sum(better(f, INITIAL[task]) for f in finals) / 2)
+    sign = 1.0 if DIRECTION[task] == "min" else -1.0
+    gains = [sign * (INITIAL[task] - f) / abs(INITIAL[task]) for f in finals]
+    assert row["rel_improvement_mean"] == pytest.approx(statistics.mean(gains))
+    assert row["rel_improvement_se"] == pytest.approx(statistics.stdev(gains) / math.sqrt(2))
 
     calls = [(step, v) for vs in seeds for step, v in enumerate(vs, start=1)]
     assert row["validity_rate"] == pytest.approx(sum(not math.isnan(v) for _, v in calls) / len(calls))
@@ -125,6 +130,19 @@ def test_leaderboard_matches_hand_computation(board: pl.DataFrame, task: str, me
     assert row["wall_time_s_per_trial"] == pytest.approx(WALL[(task, method)] + 0.5)
     assert row["method_time_s_per_call"] == pytest.approx(0.1 * 3.5)
     assert row["oracle_time_s_per_call"] == pytest.approx(0.025)
+
+
+def test_seeds_that_start_apart_are_each_compared_with_their_own_start(tmp_path: Path) -> None:
+    # csp26: every seed starts from its own structure; seed 0 improves on its start, seed 1 does not
+    run = tmp_path / "run"
+    _trial(run, "formation", "random", 0, [-1.5], initial=-1.0)
+    _trial(run, "formation", "random", 1, [-1.5], initial=-2.0)
+    row = _row(pl.read_parquet(write_report(run, tmp_path / "board").leaderboard_parquet), "formation", "random")
+    assert row["initial_best"] == pytest.approx(-1.5), "the mean of the seeds' starts"
+    assert row["frac_beat_initial"] == pytest.approx(0.5)
+    assert row["rel_improvement_mean"] == pytest.approx((0.5 + -0.25) / 2)
+    md = (tmp_path / "board" / "leaderboard.md").read_text()
+    assert "| 1/2 | +12.5% ± 37.5 |" in md
 
 
 def test_top3_deduplicates_after_rounding(board: pl.DataFrame) -> None:
