@@ -11,7 +11,12 @@ from pymatgen.core import Lattice, Structure
 from harness.errors import UserError
 from tasks.csp.compounds import polymorphs, reference
 from tasks.csp.elemental_references import ELEMENTS, elemental_energies
-from tasks.csp.energy_models import ENERGY_MODELS, M3GNET_DIR, formation_energy_per_atom, get_energy_model
+from tasks.csp.energy_models import (
+    ENERGY_MODELS,
+    M3GNET_DIR,
+    formation_energy_per_atom,
+    get_energy_model,
+)
 
 
 @pytest.fixture(scope="module")
