@@ -86,7 +86,10 @@ def run_cell(cell: Cell, ctx: TrialContext, report: Callable[[dict], None] | Non
         _loop(cell, ctx, result, rows, trial_dir, report)
     except BaseException as exc:
         result.status = "failed"
-        result.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):  # the sweep was stopped (Ctrl-C, Ray shutting down)
+            result.error = f"interrupted after {len(rows)} oracle calls ({type(exc).__name__}); --resume re-runs it"
+        else:
+            result.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
         result.traceback = traceback.format_exc()
         _finish(result, rows, trial_dir, start)
         raise

@@ -76,3 +76,13 @@ def test_a_method_returning_garbage_fails_the_trial_with_a_clear_error(trial_con
     assert result.status == "failed"
     assert result.error == "TypeError: returns_garbage.ask returned a str, expected pymatgen Structure or None"
     assert history(trial_context, c).height == 0
+
+
+def test_an_interrupted_trial_says_so_and_keeps_its_calls(trial_context):
+    c = cell(method="interrupted_on_seed", method_label="interrupted_on_seed", seed=1)
+    with pytest.raises(KeyboardInterrupt):
+        run_cell(c, trial_context)
+    result = TrialResult.read(trial_context.trial_dir(c))
+    assert result.status == "failed"
+    assert result.error == "interrupted after 3 oracle calls (KeyboardInterrupt); --resume re-runs it"
+    assert history(trial_context, c).height == 3

@@ -32,6 +32,18 @@ class FailOnSeed(Database):
 
 
 @register_method
+class InterruptedOnSeed(FailOnSeed):
+    """Raises KeyboardInterrupt in ask() when the seed matches, as a stopped sweep does inside its trials."""
+
+    name = "interrupted_on_seed"
+
+    def ask(self, n):
+        if self.seed == self.seed_to_fail and self._next >= self.after_calls:
+            raise KeyboardInterrupt
+        return Database.ask(self, n)
+
+
+@register_method
 class EnOnly(Database):
     """A method that declares it runs on electronegativity only."""
 
