@@ -162,17 +162,11 @@ def compute(model: EnergyModel, elements: tuple[str, ...] = ELEMENTS) -> Path:
             "seconds": round(result.seconds, 2),
             "cif": result.structure.to(fmt="cif"),
         }
-        shipped_json.update(path, default, _adding(element, row))
+        shipped_json.set_entry(path, default, "elements", element, row)
         print(f"{model.name} {element}: {result.energy_per_atom:.4f} eV/atom converged={result.converged} "
               f"({result.seconds:.1f} s)", flush=True)
     elemental_energies.cache_clear()
     return path
-
-
-def _adding(element: str, row: dict):
-    def add(document: dict) -> None:
-        document["elements"][element] = row
-    return add
 
 
 def main() -> None:

@@ -90,7 +90,7 @@ def run(model: EnergyModel, compounds: tuple[str, ...] = COMPOUNDS) -> Path:
             }
             print(f"{model.name} {compound} {name}: {rows[name]['energy_per_atom']} eV/atom "
                   f"converged={result.converged} steps={result.steps} ({result.seconds:.1f} s)", flush=True)
-        shipped_json.update(path, default, _adding(compound, rows))
+        shipped_json.set_entry(path, default, "compounds", compound, rows)
         write_report()
         if model.name == "gpaw":  # the judge's lowest polymorph of this compound is now known
             make_references()
@@ -98,12 +98,6 @@ def run(model: EnergyModel, compounds: tuple[str, ...] = COMPOUNDS) -> Path:
     shipped_json.update(path, default, lambda document: _fill_formation_energies(model, document))
     write_report()
     return path
-
-
-def _adding(compound: str, rows: dict[str, dict]):
-    def add(document: dict) -> None:
-        document["compounds"][compound] = rows
-    return add
 
 
 def _space_group(structure: Structure) -> str | None:

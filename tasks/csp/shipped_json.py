@@ -37,3 +37,12 @@ def update(path: Path, default: dict, change: Callable[[dict], None]) -> dict:
         change(document)
         atomic_write_text(path, json.dumps(document, indent=1) + "\n")
     return document
+
+
+def set_entry(path: Path, default: dict, section: str, key: str, value: dict) -> dict:
+    """Set ``document[section][key] = value`` in the file on disk (see ``update``); returns the document."""
+
+    def change(document: dict) -> None:
+        document[section][key] = value
+
+    return update(path, default, change)

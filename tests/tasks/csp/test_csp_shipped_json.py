@@ -11,8 +11,7 @@ from tasks.csp import shipped_json
 
 def _add_rows(path: str, prefix: str, n: int) -> None:
     for i in range(n):
-        row = {f"{prefix}{i}": i}
-        shipped_json.update(Path(path), {"rows": {}}, lambda document, row=row: document["rows"].update(row))
+        shipped_json.set_entry(Path(path), {"rows": {}}, "rows", f"{prefix}{i}", {"i": i})
 
 
 def test_concurrent_writers_lose_no_entry(tmp_path):
@@ -25,7 +24,7 @@ def test_concurrent_writers_lose_no_entry(tmp_path):
         writer.join(timeout=60)
         assert writer.exitcode == 0
     rows = json.loads(path.read_text())["rows"]
-    assert set(rows) == {f"{prefix}{i}" for prefix in "ab" for i in range(40)}
+    assert rows == {f"{prefix}{i}": {"i": i} for prefix in "ab" for i in range(40)}
 
 
 def test_read_gives_the_default_until_the_file_exists(tmp_path):
