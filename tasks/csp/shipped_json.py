@@ -8,6 +8,7 @@ process overwrites what another one wrote since it started.
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import json
 from collections.abc import Callable, Iterator
@@ -26,8 +27,8 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def read(path: Path, default: dict) -> dict:
-    """The file's document, or ``default`` when it does not exist yet."""
-    return json.loads(path.read_text()) if path.exists() else default
+    """The file's document, or a copy of ``default`` when it does not exist yet (``default`` is never changed)."""
+    return json.loads(path.read_text()) if path.exists() else copy.deepcopy(default)
 
 
 def update(path: Path, default: dict, change: Callable[[dict], None]) -> dict:

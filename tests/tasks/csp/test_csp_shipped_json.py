@@ -29,6 +29,8 @@ def test_concurrent_writers_lose_no_entry(tmp_path):
 
 def test_read_gives_the_default_until_the_file_exists(tmp_path):
     path = tmp_path / "table.json"
-    assert shipped_json.read(path, {"rows": {}}) == {"rows": {}}
-    shipped_json.update(path, {"rows": {}}, lambda document: document["rows"].update(x=1))
-    assert shipped_json.read(path, {"rows": {}}) == {"rows": {"x": 1}}
+    default = {"rows": {}}
+    assert shipped_json.read(path, default) == {"rows": {}}
+    shipped_json.update(path, default, lambda document: document["rows"].update(x=1))
+    assert shipped_json.read(path, default) == {"rows": {"x": 1}}
+    assert default == {"rows": {}}, "the caller's default is never changed"
