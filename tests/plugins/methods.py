@@ -27,8 +27,11 @@ class FailOnSeed(Database):
 
     def ask(self, n):
         if self.seed == self.seed_to_fail and self._next >= self.after_calls:
-            raise RuntimeError("deliberate failure for the test")
+            self.fail()
         return super().ask(n)
+
+    def fail(self):
+        raise RuntimeError("deliberate failure for the test")
 
 
 @register_method
@@ -37,10 +40,8 @@ class InterruptedOnSeed(FailOnSeed):
 
     name = "interrupted_on_seed"
 
-    def ask(self, n):
-        if self.seed == self.seed_to_fail and self._next >= self.after_calls:
-            raise KeyboardInterrupt
-        return Database.ask(self, n)
+    def fail(self):
+        raise KeyboardInterrupt
 
 
 @register_method
@@ -70,10 +71,8 @@ class DiesOnSeed(FailOnSeed):
 
     name = "dies_on_seed"
 
-    def ask(self, n):
-        if self.seed == self.seed_to_fail and self._next >= self.after_calls:
-            os._exit(1)
-        return Database.ask(self, n)
+    def fail(self):
+        os._exit(1)
 
 
 @register_method
