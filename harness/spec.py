@@ -126,15 +126,20 @@ class Spec:
 
     @property
     def spec_hash(self) -> str:
-        """sha256 of what determines results: suite, seeds, methods, tasks, dataset."""
+        """sha256 of what determines results: suite, seeds, methods, tasks, dataset (and its filter when set).
+
+        A field added to specs later enters the hash only when it is set, so every
+        spec written before it keeps its hash and its runs can still be resumed.
+        """
         content = {
             "suite": self.suite,
             "seeds": list(self.seeds),
             "methods": [asdict(m) for m in self.methods],
             "tasks": [asdict(t) for t in self.tasks],
             "dataset": self.dataset,
-            "dataset_filter": self.dataset_filter,
         }
+        if self.dataset_filter:
+            content["dataset_filter"] = self.dataset_filter
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
     def grid(self) -> tuple[list[Cell], list[SkippedCell]]:

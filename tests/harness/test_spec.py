@@ -100,6 +100,13 @@ def test_incompatible_cells_are_skipped_with_a_reason():
     assert sum(c.method == "en_only" for c in cells) == 2
 
 
+def test_spec_hash_is_stable_across_releases():
+    """Pinned: the hash of a spec that sets no later-added field (dataset_filter) is the one the first release
+    computed, so its old run directories still resume. Changing it orphans every existing run."""
+    assert parse_spec(GOOD).spec_hash == "6ceb63b5aff787b75ea3341499ddda8437d0de9d0aa49e1e5fa7e9e757ae747e"
+    assert spec_with(dataset_filter={}).spec_hash == parse_spec(GOOD).spec_hash
+
+
 def test_dataset_filter_is_normalised_and_part_of_the_spec_hash():
     spec = spec_with(dataset_filter={"n_elements": 3, "max_sites": 20})
     assert spec.dataset_filter == {"n_elements": [3], "max_sites": 20}
