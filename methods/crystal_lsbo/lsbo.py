@@ -31,8 +31,8 @@ class CrystalLSBO(StackMethod):
     compatible_tasks = frozenset({"formation_energy", "electronegativity"})
     """The stack decodes any composition of the dataset; a fixed-composition task (csp26) is out of its reach."""
 
-    def __init__(self, stack: dict | None = None, bound: float = 3.0, refit_every: int = 10,
-                 num_restarts: int = 4, raw_samples: int = 256):
+    def __init__(self, stack: dict | None = None, bound: float = 3.0, refit_every: int = BOSettings.refit_every,
+                 num_restarts: int = BOSettings.num_restarts, raw_samples: int = BOSettings.raw_samples):
         super().__init__(stack, bound)
         if refit_every < 1:
             raise ValueError(f"refit_every must be >= 1, got {refit_every}")
@@ -73,8 +73,9 @@ class CrystalLCALSBO(CrystalLSBO):
 
     name = "crystal_lca_lsbo"
 
-    def __init__(self, stack: dict | None = None, bound: float = 3.0, refit_every: int = 10,
-                 num_restarts: int = 4, raw_samples: int = 256, sigma_ref: float = 0.3, gamma: float = 2.5,
+    def __init__(self, stack: dict | None = None, bound: float = 3.0, refit_every: int = BOSettings.refit_every,
+                 num_restarts: int = BOSettings.num_restarts, raw_samples: int = BOSettings.raw_samples,
+                 sigma_ref: float = 0.3, gamma: float = 2.5,
                  tau_percentile: float = 100.0, n_augment: int | None = None, retrain_epochs: int = 2):
         super().__init__(stack, bound, refit_every, num_restarts, raw_samples)
         if not 0 <= tau_percentile <= 100:
