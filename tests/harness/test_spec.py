@@ -7,6 +7,8 @@ import pytest
 from harness.errors import UserError
 from harness.spec import load_spec, parse_spec
 
+REPO = Path(__file__).resolve().parents[2]
+
 GOOD = {
     "suite": "t",
     "seeds": 2,
@@ -98,6 +100,12 @@ def test_incompatible_cells_are_skipped_with_a_reason():
     assert [(s.method_label, s.task) for s in skipped] == [("en_only", "formation_energy")]
     assert "supports only electronegativity" in skipped[0].reason
     assert sum(c.method == "en_only" for c in cells) == 2
+
+
+@pytest.mark.parametrize("config", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_is_a_valid_spec(config):
+    cells, _ = load_spec(config).grid()
+    assert cells
 
 
 def test_spec_hash_is_stable_across_releases():
