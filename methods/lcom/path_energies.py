@@ -5,8 +5,9 @@ decoded structure every ``path_every`` gradient steps. This scores those
 structures with the trial's energy model — outside the trial, so outside its
 budget — and writes one row per (trial, proposal, step): the surrogate's
 prediction and the oracle's energy per atom (NaN where the decode gave no
-crystal), as ``path_energies.csv`` and a per-method mean table
-``path_energies.md`` in the run's report directory.
+crystal), as ``path_energies.csv``, a per-method mean table
+``path_energies.md`` and the Fig. 2-style plot ``path_energies.png`` in the
+run's report directory.
 
     python -m methods.lcom.path_energies RUN_DIR
 """
@@ -60,6 +61,32 @@ def summary(table: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def plot(table: pl.DataFrame, path: Path) -> None:
+    """One panel per problem: mean surrogate (dashed) and oracle (solid) energy per atom against the step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    means = (table.group_by(["problem", "method", "step"])
+             .agg(pl.col("surrogate").mean(), pl.col("oracle").fill_nan(None).mean())
+             .sort(["problem", "method", "step"]))
+    problems = sorted(set(means["problem"]))
+    methods = sorted(set(means["method"]))
+    fig, axes = plt.subplots(1, max(len(problems), 1), figsize=(4.8 * max(len(problems), 1), 3.6), squeeze=False)
+    for ax, problem in zip(axes.flat, problems, strict=False):
+        for i, method in enumerate(methods):
+            rows = means.filter((pl.col("problem") == problem) & (pl.col("method") == method))
+            color = f"C{i}"
+            ax.plot(rows["step"], rows["surrogate"], "--", color=color, label=f"{method} surrogate")
+            ax.plot(rows["step"], rows["oracle"], "-o", color=color, markersize=3, label=f"{method} oracle")
+        ax.set(title=problem, xlabel="gradient step", ylabel="energy (eV/atom)")
+    axes.flat[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
@@ -69,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     table.write_csv(out / "path_energies.csv")
     (out / "path_energies.md").write_text(summary(table) + "\n")
+    plot(table, out / "path_energies.png")
     print(summary(table))
 
 
