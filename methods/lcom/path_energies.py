@@ -49,11 +49,15 @@ def path_energies(run_dir: Path) -> pl.DataFrame:
                                       "oracle": pl.Float64})
 
 
-def summary(table: pl.DataFrame) -> str:
-    """Markdown: mean surrogate and oracle energy per atom (eV) by method, problem and step, over seeds."""
-    means = (table.group_by(["problem", "method", "step"])
-             .agg(pl.col("surrogate").mean(), pl.col("oracle").drop_nans().mean(), pl.len().alias("n"))
-             .sort(["problem", "method", "step"]))
+def step_means(table: pl.DataFrame) -> pl.DataFrame:
+    """Mean surrogate and oracle energy per atom by problem, method and step over seeds (failed decodes left out)."""
+    return (table.group_by(["problem", "method", "step"])
+            .agg(pl.col("surrogate").mean(), pl.col("oracle").drop_nans().mean(), pl.len().alias("n"))
+            .sort(["problem", "method", "step"]))
+
+
+def summary(means: pl.DataFrame) -> str:
+    """Markdown of ``step_means``: eV/atom by method, problem and step."""
     lines = ["| problem | method | step | surrogate (eV/atom) | oracle (eV/atom) | n |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['problem']} | {r['method']} | {r['step']} | {r['surrogate']:.3f} | "
               f"{r['oracle'] if r['oracle'] is None else format(r['oracle'], '.3f')} | {r['n']} |"
@@ -61,16 +65,13 @@ def summary(table: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def plot(table: pl.DataFrame, path: Path) -> None:
-    """One panel per problem: mean surrogate (dashed) and oracle (solid) energy per atom against the step."""
+def plot(means: pl.DataFrame, path: Path) -> None:
+    """One panel per problem of ``step_means``: surrogate (dashed) and oracle (solid) energy per atom by step."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    means = (table.group_by(["problem", "method", "step"])
-             .agg(pl.col("surrogate").mean(), pl.col("oracle").fill_nan(None).mean())
-             .sort(["problem", "method", "step"]))
     problems = sorted(set(means["problem"]))
     methods = sorted(set(means["method"]))
     fig, axes = plt.subplots(1, max(len(problems), 1), figsize=(4.8 * max(len(problems), 1), 3.6), squeeze=False)
@@ -95,9 +96,11 @@ def main(argv: list[str] | None = None) -> None:
     out = args.run_dir / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
     table.write_csv(out / "path_energies.csv")
-    (out / "path_energies.md").write_text(summary(table) + "\n")
-    plot(table, out / "path_energies.png")
-    print(summary(table))
+    means = step_means(table)
+    text = summary(means)
+    (out / "path_energies.md").write_text(text + "\n")
+    plot(means, out / "path_energies.png")
+    print(text)
 
 
 if __name__ == "__main__":
