@@ -1,4 +1,4 @@
-"""The ``crystalbench`` command: run, report, list, data.
+"""The ``crystalbench`` command: run, report, judge, regress, list, data.
 
 User errors print one line (``crystalbench: error: ...``) and exit 2; a sweep
 with failed trials exits 1 after keeping everything it produced.
@@ -50,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     regress.add_argument("--update-baseline", action="store_true", help="accept this run as the new baseline")
     regress.set_defaults(func=_regress)
 
+    judge = sub.add_parser("judge", help="judge a run's final structures by a costlier model (e.g. GPAW), "
+                           "once per distinct structure; run again to finish an interrupted one")
+    judge.add_argument("run_dir", help="run directory: a path or a URI")
+    judge.add_argument("--judge", required=True, help="judge name, e.g. gpaw (csp26)")
+    judge.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
+    judge.add_argument("--no-progress", action="store_true", help="no progress bar")
+    judge.set_defaults(func=_judge)
+
     listing = sub.add_parser("list", help="list registered methods and tasks")
     listing.add_argument("--plugin", action="append", default=[], help="also import this module")
     listing.set_defaults(func=_list)
@@ -84,7 +92,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"trials: {len(outcome.complete)} complete, {len(outcome.failed)} failed, {len(outcome.skipped)} skipped")
     for cell_id in outcome.failed:
         print(f"failed: {cell_id}", file=sys.stderr)
-    return 1 if outcome.failed else 0
+    for cell_id, error in sorted(outcome.unjudged.items()):
+        print(f"unjudged: {cell_id}: {error}", file=sys.stderr)
+    return 1 if outcome.failed or outcome.unjudged else 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -95,6 +105,30 @@ def _report(args: argparse.Namespace) -> int:
     paths = write_report(args.run_dir, out)
     print(f"report: {paths.out_dir}")
     return 0
+
+
+def _judge(args: argparse.Namespace) -> int:
+    import ray
+
+    from harness.judging import judge_run, judged_tasks
+    from harness.storage import location
+    from harness.sweep import init_ray, write_run_report
+
+    _check_run_dir(args.run_dir)
+    tasks = judged_tasks(args.run_dir, args.judge)
+    started = init_ray(args.address)
+    try:
+        outcome = judge_run(args.run_dir, args.judge, tasks, progress=not args.no_progress)
+    finally:
+        if started:
+            ray.shutdown()
+    report = write_run_report(location(args.run_dir))
+    print(f"judge {outcome.judge}: {len(outcome.judged)} trials judged ({outcome.structures} distinct structures), "
+          f"{outcome.already} judged before, {len(outcome.failed)} failed")
+    for cell_id, error in sorted(outcome.failed.items()):
+        print(f"failed: {cell_id}: {error}", file=sys.stderr)
+    print(f"report: {report}/final.md")
+    return 1 if outcome.failed else 0
 
 
 def _regress(args: argparse.Namespace) -> int:

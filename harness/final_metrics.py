@@ -13,7 +13,11 @@ metrics (``result.json`` ``extra.final``):
     with which reference matched (``*matched``) in brackets; a problem whose trials
     all failed is listed and counts as unsolved. The last row counts
     successes out of the number of problems, as the mean over seeds and as the
-    number of problems solved by at least one seed. Then a Table 2-style timing:
+    number of problems solved by at least one seed. Then, when the final metrics
+    hold the oracle's value of the final structure (``FINAL_VALUE``), a Fig. 3-style
+    table of its relative improvement over the trial's initial best (the start),
+    (initial − final) / |initial| signed so that positive is better, mean over seeds.
+    Then a Table 2-style timing:
     wall-clock seconds per predicted structure (one trial predicts one), split
     into search and final evaluation (``final_seconds``).
 """
@@ -29,6 +33,10 @@ from harness.errors import UserError
 from harness.history import TrialResult
 
 CHECK, CROSS = "✓", "✗"
+FINAL_VALUE = "energy_per_atom"
+"""The final metric holding the oracle's value of the final structure, in the history's units (csp26: the
+relaxed structure's energy). Unlike the leaderboard's final best, which for csp26 is an unrelaxed proposal,
+it is comparable with the start's value, a relaxed structure's."""
 
 
 def final_frame(results: list[TrialResult]) -> pl.DataFrame:
@@ -41,7 +49,8 @@ def final_frame(results: list[TrialResult]) -> pl.DataFrame:
         scalars = {k: v for k, v in final.items() if v is None or isinstance(v, bool | int | float | str)}
         scalars.pop("relaxed_cif", None)
         rows.append({"task": r.task, "problem": r.problem, "method": r.method, "seed": r.seed,
-                     "wall_time_s": r.wall_time_s, **scalars})
+                     "direction": r.direction, "initial_best": r.initial_best, "wall_time_s": r.wall_time_s,
+                     **scalars})
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
 
 
@@ -78,6 +87,30 @@ def _cell(trials: pl.DataFrame, criterion: str, matched_column: str | None) -> s
         if which:
             mark += f" ({', '.join(which)})"
     return mark
+
+
+def improvement_table(frame: pl.DataFrame, problems: list[str]) -> list[str]:
+    """Markdown lines: mean relative improvement of ``FINAL_VALUE`` over the initial best, per problem and method."""
+    sign = pl.when(pl.col("direction") == "max").then(-1.0).otherwise(1.0)
+    rel = (sign * (pl.col("initial_best") - pl.col(FINAL_VALUE)) / pl.col("initial_best").abs()).fill_nan(None)
+    frame = frame.with_columns(rel.alias("rel"))
+    methods = sorted(frame["method"].unique().to_list())
+    means = {(p, m): v for p, m, v in frame.group_by("problem", "method").agg(pl.col("rel").mean()).iter_rows()}
+    lines = ["| problem | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for problem in problems:
+        cells = [_percent(means.get((problem, m))) for m in methods]
+        lines.append(f"| {problem} | " + " | ".join(cells) + " |")
+    summary = []
+    for m in methods:
+        values = [v for (p, mm), v in means.items() if mm == m and v is not None]
+        positive = sum(v > 0 for v in values)
+        summary.append(f"{_percent(sum(values) / len(values) if values else None)}; {positive}/{len(values)} positive")
+    lines.append("| **mean over problems** | " + " | ".join(summary) + " |")
+    return lines
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:+.1f} %"
 
 
 def timing_table(frame: pl.DataFrame) -> list[str]:
@@ -117,6 +150,9 @@ def write_final_report(results: list[TrialResult], out_dir: Path) -> Path | None
         problems = _problem_order(task, sorted({r.problem for r in results if r.task == task}))
         for criterion in [c for c in sub.columns if c.endswith("_success")]:
             lines += [f"## {task}: `{criterion}`", "", *success_table(sub, criterion, problems), ""]
+        if FINAL_VALUE in sub.columns and sub["initial_best"].is_not_null().any():
+            lines += [f"## {task}: relative improvement of `{FINAL_VALUE}` over the start (positive = better)", "",
+                      *improvement_table(sub, problems), ""]
         lines += [f"## {task}: wall-clock per predicted structure (s)", "", *timing_table(sub), ""]
     path = out_dir / "final.md"
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -40,6 +40,8 @@ HISTORY_SCHEMA = {
     "cif": pl.String,  # null when the method proposed None
 }
 
+SPEC_FILE = "spec.yaml"
+SWEEP_FILE = "sweep.json"
 TRIALS_DIR = "trials"
 HISTORY_FILE = "history.parquet"
 RESULT_FILE = "result.json"

@@ -25,16 +25,14 @@ from tqdm import tqdm
 from harness import __version__, registry
 from harness.dataset import Dataset, bundled_path, file_digest
 from harness.errors import UserError
-from harness.history import RESULT_FILE, TRIALS_DIR, TrialResult
+from harness.history import RESULT_FILE, SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult
+from harness.judging import judge_run
 from harness.report import write_report
 from harness.runner import TrialContext, method_artifact_key, run_cell
 from harness.spec import Cell, SkippedCell, Spec
 from harness.storage import Location, location
 from harness.store import ArtifactStore, local_artifact
 from harness.tracking import Tracker, tracking_uri
-
-SWEEP_FILE = "sweep.json"
-SPEC_FILE = "spec.yaml"
 
 
 @dataclass
@@ -46,6 +44,8 @@ class SweepOutcome:
     complete: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     skipped: list[SkippedCell] = field(default_factory=list)
+    unjudged: dict[str, str] = field(default_factory=dict)
+    """Cell id -> why the judging stage could not judge its final structure (``harness.judging``)."""
     report_dir: str | None = None
 
 
@@ -55,7 +55,7 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
     run_dir.check_writable("storage.run_dir")
     location(spec.resolved_artifacts, "storage.artifacts").check_writable("storage.artifacts")
     cells, skipped = spec.grid()
-    started_ray = _init_ray(address)
+    started_ray = init_ray(address)
     try:
         uri = tracking_uri(spec.tracking_uri, run_dir)
         _check_tracking_reaches_every_node(uri)
@@ -87,20 +87,30 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
                     ray.kill(service)
         outcome = _sync(cells, run_dir, tracker, parent_id, sweep_tags, uri)
         outcome.skipped = skipped
+        outcome.unjudged = _judge(spec, run_dir, progress)
         tracker.finish_sweep(
             parent_id,
             {"trials_complete": len(outcome.complete), "trials_failed": len(outcome.failed),
-             "cells_skipped": len(skipped)},
-            failed=bool(outcome.failed),
+             "cells_skipped": len(skipped), "trials_unjudged": len(outcome.unjudged)},
+            failed=bool(outcome.failed or outcome.unjudged),
         )
-        outcome.report_dir = _write_report(run_dir)
+        outcome.report_dir = write_run_report(run_dir)
         return outcome
     finally:
         if started_ray:
             ray.shutdown()
 
 
-def _write_report(run_dir: Location) -> str:
+def _judge(spec: Spec, run_dir: Location, progress: bool) -> dict[str, str]:
+    """Run the judging stage for each judge the spec's tasks ask for; cell id -> error where it failed."""
+    failed: dict[str, str] = {}
+    for t in spec.tasks:
+        for judge in registry.get_task(t.name)(**t.params).requested_judges():
+            failed |= judge_run(run_dir, judge, {t.name: t.params}, progress).failed
+    return failed
+
+
+def write_run_report(run_dir: Location) -> str:
     """The sweep's report, built in a local directory and copied to ``<run_dir>/report``."""
     with tempfile.TemporaryDirectory() as tmp:
         write_report(run_dir, Path(tmp))
@@ -172,7 +182,7 @@ def _is_complete(run_dir: Location, cell: Cell) -> bool:
     return path.is_file() and json.loads(path.read_text()).get("status") == "complete"
 
 
-def _init_ray(address: str | None) -> bool:
+def init_ray(address: str | None) -> bool:
     """Connect to ``address`` or start a fresh local Ray; True if this call started or joined it."""
     if ray.is_initialized():
         return False

@@ -176,10 +176,32 @@ def _summary(result: TrialResult, history: pl.DataFrame | None) -> dict[str, flo
         summary["physically_valid_rate"] = float(history["physically_valid"].mean())
         summary["oracle_time_per_call_s"] = float(history["oracle_time_s"].mean())
         summary["method_time_per_call_s"] = float(history["method_time_s"].mean())
-    for key, value in result.extra.get("final", {}).items():  # e.g. csp26's relaxation and success criteria
-        if isinstance(value, bool | int | float):
-            summary[f"final.{key}"] = float(value)
-    return summary
+    return summary | final_metrics(result.extra.get("final", {}))
+
+
+def final_metrics(final: dict) -> dict[str, float]:
+    """The numbers (and booleans, as 0/1) of a trial's final metrics, as ``final.<key>`` (e.g. csp26's success)."""
+    return {f"final.{k}": float(v) for k, v in final.items() if isinstance(v, bool | int | float)}
+
+
+def log_final_metrics(uri: str, parent_id: str, finals: dict[str, dict]) -> None:
+    """Add ``finals[cell_id]`` as final metrics to the child run of each cell id under the sweep's parent run.
+
+    Used after the sweep (``harness.judging``); a cell without a child run (its
+    tracking store was lost) is skipped, since its ``result.json`` holds the same.
+    """
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_run(parent_id).info.experiment_id
+    token = None
+    while True:
+        page = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent_id}'", page_token=token)
+        for run in page:
+            final = finals.get(run.data.tags.get("cell_id"))
+            if final is not None:
+                client.log_batch(run.info.run_id, metrics=[_metric(k, v) for k, v in final_metrics(final).items()])
+        token = page.token
+        if not token:
+            return
 
 
 def _metric(key: str, value: float, step: int = 0) -> Metric:

@@ -17,6 +17,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from harness.dataset import Dataset
+from harness.errors import UserError
 from harness.store import ArtifactStore
 
 Oracle = Callable[[Sequence[Structure | None]], np.ndarray]
@@ -70,6 +71,8 @@ class Task(ABC):
     default_budget: ClassVar[int] = 1000
     samples_structures: ClassVar[bool] = False
     """Whether this task's problems offer ``Problem.sample`` (methods then need no generative model)."""
+    judges: ClassVar[tuple[str, ...]] = ()
+    """Judges this task can apply to a trial's final structure after the search (``crystalbench judge``)."""
 
     @abstractmethod
     def problem_names(self) -> list[str]:
@@ -86,6 +89,18 @@ class Task(ABC):
     def start_services(self) -> list:
         """Start the Ray actors this task's oracles share (the caller keeps the handles); none by default."""
         return []
+
+    def requested_judges(self) -> tuple[str, ...]:
+        """The judges this configured task asks the sweep to run once its trials are done; none by default."""
+        return ()
+
+    def judge_structure(self, problem: str, structure: Structure, judge: str) -> dict:
+        """Metrics ``<judge>_*`` of ``structure``, a final (relaxed) structure of ``problem``, under ``judge``.
+
+        Called by ``harness.judging`` on any node, once per distinct final structure;
+        must be deterministic so that trials sharing a structure may share its verdict.
+        """
+        raise UserError(f"task {self.name} has no judge {judge!r}")
 
 
 def initial_set(values: np.ndarray, direction: Direction, n_initial: int) -> np.ndarray:

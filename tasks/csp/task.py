@@ -7,8 +7,11 @@ proposal as proposed (a single point of the energy model, served per node by
 ``tasks.csp.energy_service``). When the budget is spent, the trial's best
 valid proposal (as in GN-OA/RAS: the search scores unrelaxed candidates, the
 best one is then relaxed) is relaxed with the same model (bounded FIRE steps) and judged by
-``tasks.csp.success`` against the reference table of that model, and — with
-``judge: gpaw`` — by GPAW single points against GPAW's reference table.
+``tasks.csp.success`` against the reference table of that model. With
+``judge: gpaw`` the sweep then judges every trial's relaxed structure by a GPAW
+single point against GPAW's reference table (``harness.judging``: once per
+distinct structure, fanned out over the cluster; ``crystalbench judge`` does the
+same for a finished run).
 
 The problem's dataset is the compound's share of the csp26 training data
 (``tasks.csp.training_data``: sub-optimal structures only). An invalid proposal
@@ -41,14 +44,13 @@ from tasks.csp.energy_models import (
 from tasks.csp.energy_service import EnergyOracle, start_energy_services
 from tasks.csp.initial import initial_structure
 from tasks.csp.reference_table import reference_energy
-from tasks.csp.success import judge
+from tasks.csp.success import judge as judge_verdict
 from tasks.csp.training_data import load_training_data, prepare_training_data
 
-JUDGES = ("gpaw",)
 INVALID_MARGIN = 10.0
 """eV/atom above the worst known energy: an invalid proposal must never look better than an unrelaxed
 random candidate, which can sit several eV/atom above the relaxed structures."""
-GPAW_SYMPREC = 0.01
+GPAW_SYMPREC = 0.1
 
 
 @register_task
@@ -58,6 +60,7 @@ class Csp26(Task):
     name: ClassVar[str] = "csp26"
     default_budget: ClassVar[int] = 200
     samples_structures: ClassVar[bool] = True
+    judges: ClassVar[tuple[str, ...]] = ("gpaw",)
 
     def __init__(
         self,
@@ -69,8 +72,8 @@ class Csp26(Task):
     ):
         if energy_model not in ENERGY_MODELS:
             raise ValueError(f"unknown energy_model {energy_model!r}; known: {', '.join(ENERGY_MODELS)}")
-        if judge is not None and judge not in JUDGES:
-            raise ValueError(f"unknown judge {judge!r}; known: {', '.join(JUDGES)}")
+        if judge is not None and judge not in self.judges:
+            raise ValueError(f"unknown judge {judge!r}; known: {', '.join(self.judges)}")
         if "gpaw" in (energy_model, judge) and importlib.util.find_spec("gpaw") is None:
             raise ValueError("GPAW is not installed: pip install 'crystalbench[dft]' (see README)")
         if relax_steps < 1 or relax_fmax <= 0:
@@ -94,6 +97,9 @@ class Csp26(Task):
     def start_services(self) -> list:
         """One energy-model actor per node, shared by that node's trials (the sweep keeps the handles)."""
         return start_energy_services(self.energy_model, **self.service)
+
+    def requested_judges(self) -> tuple[str, ...]:
+        return (self.judge,) if self.judge else ()
 
     def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path, seed: int = 0) -> Problem:
         if name not in COMPOUNDS:
@@ -131,7 +137,7 @@ class Csp26(Task):
         )
 
     def finalize(self, compound: str, structure: Structure, start: Structure) -> dict:
-        """Relax the trial's best valid proposal with the energy model and judge it (and with GPAW if asked).
+        """Relax the trial's best valid proposal with the energy model and judge it by the same model.
 
         The seed's start is judged too (``start_*``): a relaxed random start of a
         2-atom cell is often the ground state already, and a method deserves credit
@@ -143,10 +149,10 @@ class Csp26(Task):
         ref = reference_energy(compound, self.energy_model)
         references = _reference_structures(compound)
         element = len(start.composition.elements) == 1
-        verdict = judge(relaxed.energy_per_atom, formation, ref.energy_per_atom, ref.formation_energy_per_atom,
+        verdict = judge_verdict(relaxed.energy_per_atom, formation, ref.energy_per_atom, ref.formation_energy_per_atom,
                         relaxed.structure, references, element)
         start_energy = float(model.energy_per_atom([start])[0])
-        start_verdict = judge(start_energy, formation_energy_per_atom(model, start, start_energy), ref.energy_per_atom,
+        start_verdict = judge_verdict(start_energy, formation_energy_per_atom(model, start, start_energy), ref.energy_per_atom,
                               ref.formation_energy_per_atom, start, references, element)
         final = {
             "relaxed_cif": relaxed.structure.to(fmt="cif"),
@@ -159,9 +165,28 @@ class Csp26(Task):
             "start_energy_success": start_verdict.energy_success,
             "start_strict_success": start_verdict.strict_success,
         }
-        if self.judge == "gpaw":
-            final.update(_gpaw_verdict(compound, relaxed.structure, references, element))
         return final
+
+    def judge_structure(self, problem: str, structure: Structure, judge: str) -> dict:
+        """GPAW single point on ``structure`` (symmetrised first), judged against GPAW's reference table."""
+        if judge not in self.judges:
+            raise UserError(f"task csp26 has no judge {judge!r}; known: {', '.join(self.judges)}")
+        if problem not in COMPOUNDS:
+            raise UserError(f"task csp26 has no problem {problem!r}")
+        gpaw = get_energy_model("gpaw")
+        ref = reference_energy(problem, "gpaw")
+        t0 = time.perf_counter()
+        structure = _symmetrised(structure)
+        energy = float(gpaw.energy_per_atom([structure])[0])
+        formation = formation_energy_per_atom(gpaw, structure, energy)
+        verdict = judge_verdict(energy, formation, ref.energy_per_atom, ref.formation_energy_per_atom, structure,
+                                _reference_structures(problem), len(structure.composition.elements) == 1)
+        return {
+            "gpaw_seconds": time.perf_counter() - t0,
+            "gpaw_energy_per_atom": energy,
+            "gpaw_formation_energy": formation,
+            **{f"gpaw_{k}": v for k, v in verdict.as_dict().items()},
+        }
 
 
 def _random_of(start: Structure, rng: np.random.Generator) -> Structure:
@@ -180,32 +205,17 @@ def _reference_structures(compound: str) -> dict[str, Structure]:
 
 
 def _symmetrised(structure: Structure, symprec: float = GPAW_SYMPREC) -> Structure:
-    """The standard primitive cell of ``structure`` at ``symprec`` (Å), or the structure itself.
+    """The standard primitive cell of ``structure`` at ``symprec`` (Å), idealised, or the structure itself.
 
-    An MLIP relaxation leaves distortions of ~1e-3 Å that break the symmetry GPAW uses
-    to reduce its k-points: a 2-atom NaCl single point takes 11 s ideal and 83 s
-    perturbed by 0.01 Å. Symmetrising first keeps the judge affordable; the energy
-    change is far below the criteria's resolution.
+    An MLIP relaxation to ``fmax`` 0.05 leaves distortions that break the symmetry GPAW
+    uses to reduce its k-points. A relaxed rocksalt NaCl of this harness has a =
+    4.05, 4.05, 4.00 Å and angles 59.4–60.1°: at symprec 0.01 it stays triclinic and
+    its single point takes 88 s; at 0.1 it is Fm-3m, takes 12 s and lands 0.01 meV/atom
+    from GPAW's reference energy. Of the 312 final structures of the csp26 Table 1 run, 185 have more than
+    inversion symmetry at 0.01 and 284 at 0.1. The energy change is far below the
+    criteria's resolution.
     """
     try:
         return SpacegroupAnalyzer(structure, symprec=symprec).get_primitive_standard_structure()
     except (TypeError, ValueError):  # spglib finds no cell: judge the structure as it is
         return structure
-
-
-def _gpaw_verdict(compound: str, structure: Structure, references: dict[str, Structure], element: bool) -> dict:
-    """GPAW single point on the relaxed structure, judged against GPAW's reference table."""
-    gpaw = get_energy_model("gpaw")
-    ref = reference_energy(compound, "gpaw")
-    t0 = time.perf_counter()
-    structure = _symmetrised(structure)
-    energy = float(gpaw.energy_per_atom([structure])[0])
-    formation = formation_energy_per_atom(gpaw, structure, energy)
-    verdict = judge(energy, formation, ref.energy_per_atom, ref.formation_energy_per_atom, structure, references,
-                    element)
-    return {
-        "gpaw_seconds": time.perf_counter() - t0,
-        "gpaw_energy_per_atom": energy,
-        "gpaw_formation_energy": formation,
-        **{f"gpaw_{k}": v for k, v in verdict.as_dict().items()},
-    }

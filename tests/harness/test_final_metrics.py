@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.final_metrics import write_final_report
+from harness.final_metrics import final_frame, improvement_table, write_final_report
 from harness.history import TrialResult
 
 
@@ -24,3 +24,19 @@ def test_tables_count_every_problem_and_say_which_reference_matched(tmp_path):
     assert "1.5/3 mean over 2 seeds; 2/3 by any seed" in strict
     assert "| rs | 4 | 10.0 | 8.0 | 2.0 |" in text
     assert write_final_report([result("NaCl", 0, status="failed")], tmp_path / "none") is None
+
+
+def test_the_relaxed_final_is_compared_with_the_start_per_problem_and_method():
+    def trial(problem, method, seed, start, final):
+        return TrialResult(cell_id=f"csp26.{problem}.{method}.s{seed}", method=method, task="csp26", problem=problem,
+                           seed=seed, status="complete", budget=1, initial_best=start,
+                           extra={"final": {"strict_success": True, "energy_per_atom": final}})
+
+    results = [trial("NaCl", "lcom", 0, -4.0, -4.2), trial("NaCl", "lcom", 1, -4.0, -4.04),
+               trial("NaCl", "sl", 0, -4.0, -3.0), trial("LiF", "sl", 0, -5.0, float("nan")),
+               trial("LiF", "lcom", 0, -5.0, -4.5)]
+
+    lines = improvement_table(final_frame(results), ["LiF", "NaCl"])
+    assert lines[2] == "| LiF | -10.0 % | — |", "a NaN final energy is no improvement figure"
+    assert lines[3] == "| NaCl | +3.0 % | -25.0 % |", "mean over seeds; a higher energy is negative"
+    assert lines[4] == "| **mean over problems** | -3.5 %; 1/2 positive | -25.0 %; 0/1 positive |"

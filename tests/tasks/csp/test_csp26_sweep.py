@@ -88,3 +88,25 @@ def test_one_service_per_node_batches_concurrent_trials(local_ray):
     after = ray.get(services[0].stats.remote())
     requests, batches = after["requests"] - before["requests"], after["batches"] - before["batches"]
     assert requests == 8 and batches < 8, json.dumps([before, after])
+
+
+def test_a_sweep_asking_for_the_gpaw_judge_judges_every_final_structure(local_ray, artifact_root, small_dataset_csv,
+                                                                          tmp_path):
+    pytest.importorskip("gpaw", reason="GPAW is the optional `dft` extra (CI installs it)")
+    spec = {
+        "suite": "csp_judged",
+        "seeds": 2,
+        "dataset": str(small_dataset_csv),
+        "methods": ["database"],
+        "tasks": [{"name": "csp26", "problems": ["NaCl"], "budget": 2,
+                   "params": {"relax_steps": 100, "judge": "gpaw"}}],
+        "storage": {"run_dir": str(tmp_path / "run")},
+    }
+    outcome = run_sweep(parse_spec(spec), progress=False)
+    assert len(outcome.complete) == 2 and outcome.unjudged == {}
+    for result in read_results(outcome.run_dir):
+        final = result.extra["final"]
+        assert isinstance(final["gpaw_strict_success"], bool) and final["gpaw_seconds"] > 0
+        assert final["gpaw_energy_per_atom"] < 0
+    text = (Path(outcome.report_dir) / "final.md").read_text()
+    assert "## csp26: `gpaw_strict_success`" in text and "## csp26: `strict_success`" in text

@@ -100,11 +100,11 @@ def test_random_structures_have_the_composition_and_follow_the_seed():
     assert p1.get_space_group_info(symprec=1e-3)[1] in (1, 2) and len(p1) == 2
 
 
-def test_the_gpaw_judge_confirms_rocksalt_nacl(task_store):
+def test_the_gpaw_judge_confirms_rocksalt_nacl():
     pytest.importorskip("gpaw", reason="GPAW is the optional `dft` extra (CI installs it)")
-    task = Csp26(judge="gpaw", relax_steps=50)
-    problem = task.load_problem("NaCl", None, task.prepare(task_store, None, ["NaCl"]), seed=0)
-    final = problem.finalize(reference("NaCl").structure)
+    task = Csp26(judge="gpaw")
+    assert task.requested_judges() == ("gpaw",) and Csp26().requested_judges() == ()
+    final = task.judge_structure("NaCl", reference("NaCl").structure, "gpaw")
     assert final["gpaw_energy_success"] and final["gpaw_strict_success"], final
     assert final["gpaw_matched"] == "experimental" and abs(final["gpaw_delta_e"]) < 0.03
     assert final["gpaw_formation_energy"] < 0 and final["gpaw_seconds"] > 0
