@@ -191,7 +191,7 @@ def test_sl_rejects_the_conservative_settings(small_dataset_csv, tmp_path):
     ("lcom_property.yaml", ["lcom", "sl", "crystal_lsbo", "random_search"]),
     ("lcom_property_small.yaml", ["lcom", "sl", "crystal_lsbo", "random_search"]),
     ("csp26_lcom.yaml", ["lcom", "sl", "cdvae", "random_search"]),
-    ("lcom_tau_ablation.yaml", ["lcom_tau0.5", "lcom_tau1", "lcom_tau5", "sl"]),
+    ("lcom_tau_ablation.yaml", ["lcom_tau0.05", "lcom_tau0.2", "lcom_tau0.5", "lcom_tau1", "lcom_tau5", "sl"]),
 ])
 def test_the_shipped_configs_are_valid_specs(config, methods):
     spec = load_spec(REPO / "configs" / config)
