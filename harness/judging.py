@@ -55,6 +55,8 @@ class Distinct:
 
 @dataclass
 class JudgeOutcome:
+    """What one call of the stage did, by cell id."""
+
     judge: str
     judged: list[str] = field(default_factory=list)
     """Cell ids that gained the judge's verdict in this call."""
