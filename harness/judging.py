@@ -36,7 +36,7 @@ from harness import registry
 from harness.errors import UserError
 from harness.history import SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult, read_results
 from harness.storage import Location, Where, location
-from harness.tracking import log_final_metrics
+from harness.tracking import child_run_ids, log_final_metrics
 
 DEDUP = {"ltol": 0.02, "stol": 0.05, "angle_tol": 1.0}
 """StructureMatcher tolerances under which two final structures count as one: far tighter than its
@@ -74,15 +74,7 @@ def judged_tasks(run_dir: Where | Location, judge: str) -> dict[str, dict]:
     Raises :class:`UserError` when ``run_dir`` is not a sweep's run directory or no task knows the judge.
     """
     run_dir = location(run_dir, "run directory")
-    if not (run_dir / SPEC_FILE).is_file() or not (run_dir / SWEEP_FILE).is_file():
-        raise UserError(f"{run_dir} is not a sweep's run directory: it has no {SPEC_FILE} and {SWEEP_FILE}")
-    record = yaml.safe_load((run_dir / SPEC_FILE).read_text())
-    registry.load(list(record.get("plugins") or []))
-    tasks = {t["name"]: t.get("params") or {} for t in record["tasks"] if judge in registry.get_task(t["name"]).judges}
-    if not tasks:
-        known = sorted({j for t in record["tasks"] for j in registry.get_task(t["name"]).judges})
-        raise UserError(f"no task of {run_dir} has judge {judge!r}; known: {', '.join(known) or 'none'}")
-    return tasks
+    return _tasks_with(_spec_record(run_dir), judge, run_dir)
 
 
 def judge_run(
@@ -96,8 +88,9 @@ def judge_run(
     ``tasks`` maps task names to their parameters (default: ``judged_tasks``).
     """
     run_dir = location(run_dir, "run directory")
-    tasks = tasks or judged_tasks(run_dir, judge)
-    plugins = list(yaml.safe_load((run_dir / SPEC_FILE).read_text()).get("plugins") or [])
+    record = _spec_record(run_dir)
+    tasks = tasks or _tasks_with(record, judge, run_dir)
+    plugins = list(record.get("plugins") or [])
     outcome = JudgeOutcome(judge)
     results = {r.cell_id: r for r in read_results(run_dir) if r.task in tasks}
     pending = []
@@ -113,6 +106,7 @@ def judge_run(
     outcome.failed |= unreadable
     outcome.structures = len(distinct)
     state = json.loads((run_dir / SWEEP_FILE).read_text())
+    run_ids = child_run_ids(state["tracking_uri"], state["parent_run_id"])
     refs = {_judge_one.remote(d.task, tasks[d.task], plugins, d.problem, d.structure, judge): d
             for d in distinct}
     bar = tqdm(total=len(refs), desc=f"judge {judge}", unit="structure", disable=not progress)
@@ -131,10 +125,27 @@ def judge_run(
             result.extra["final"] |= verdict
             result.write(run_dir / TRIALS_DIR / cell_id)
             finals[cell_id] = verdict
-        log_final_metrics(state["tracking_uri"], state["parent_run_id"], finals)
+        log_final_metrics(state["tracking_uri"], run_ids, finals)
         outcome.judged += d.cell_ids
     bar.close()
     return outcome
+
+
+def _spec_record(run_dir: Location) -> dict:
+    """The run's ``spec.yaml``, with its plugins loaded; :class:`UserError` when ``run_dir`` is not a sweep's."""
+    if not (run_dir / SPEC_FILE).is_file() or not (run_dir / SWEEP_FILE).is_file():
+        raise UserError(f"{run_dir} is not a sweep's run directory: it has no {SPEC_FILE} and {SWEEP_FILE}")
+    record = yaml.safe_load((run_dir / SPEC_FILE).read_text())
+    registry.load(list(record.get("plugins") or []))
+    return record
+
+
+def _tasks_with(record: dict, judge: str, run_dir: Location) -> dict[str, dict]:
+    tasks = {t["name"]: t.get("params") or {} for t in record["tasks"] if judge in registry.get_task(t["name"]).judges}
+    if not tasks:
+        known = sorted({j for t in record["tasks"] for j in registry.get_task(t["name"]).judges})
+        raise UserError(f"no task of {run_dir} has judge {judge!r}; known: {', '.join(known) or 'none'}")
+    return tasks
 
 
 def distinct_structures(trials: list[TrialResult]) -> tuple[list[Distinct], dict[str, str]]:

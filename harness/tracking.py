@@ -184,24 +184,29 @@ def final_metrics(final: dict) -> dict[str, float]:
     return {f"final.{k}": float(v) for k, v in final.items() if isinstance(v, bool | int | float)}
 
 
-def log_final_metrics(uri: str, parent_id: str, finals: dict[str, dict]) -> None:
-    """Add ``finals[cell_id]`` as final metrics to the child run of each cell id under the sweep's parent run.
+def child_run_ids(uri: str, parent_id: str) -> dict[str, str]:
+    """Cell id -> MLflow run id of every child run of the sweep's parent run."""
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_run(parent_id).info.experiment_id
+    found, token = {}, None
+    while True:
+        page = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent_id}'", page_token=token)
+        found |= {run.data.tags["cell_id"]: run.info.run_id for run in page if "cell_id" in run.data.tags}
+        token = page.token
+        if not token:
+            return found
+
+
+def log_final_metrics(uri: str, run_ids: dict[str, str], finals: dict[str, dict]) -> None:
+    """Add ``finals[cell_id]`` as final metrics to the child run ``run_ids[cell_id]`` of each cell id.
 
     Used after the sweep (``harness.judging``); a cell without a child run (its
     tracking store was lost) is skipped, since its ``result.json`` holds the same.
     """
     client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_run(parent_id).info.experiment_id
-    token = None
-    while True:
-        page = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent_id}'", page_token=token)
-        for run in page:
-            final = finals.get(run.data.tags.get("cell_id"))
-            if final is not None:
-                client.log_batch(run.info.run_id, metrics=[_metric(k, v) for k, v in final_metrics(final).items()])
-        token = page.token
-        if not token:
-            return
+    for cell_id, final in finals.items():
+        if cell_id in run_ids:
+            client.log_batch(run_ids[cell_id], metrics=[_metric(k, v) for k, v in final_metrics(final).items()])
 
 
 def _metric(key: str, value: float, step: int = 0) -> Metric:

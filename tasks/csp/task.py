@@ -38,12 +38,14 @@ from tasks.base import Problem, Task
 from tasks.csp.compounds import COMPOUNDS, reference
 from tasks.csp.energy_models import (
     ENERGY_MODELS,
+    EnergyModel,
     formation_energy_per_atom,
     get_energy_model,
 )
 from tasks.csp.energy_service import EnergyOracle, start_energy_services
 from tasks.csp.initial import initial_structure
 from tasks.csp.reference_table import reference_energy
+from tasks.csp.success import Verdict
 from tasks.csp.success import judge as judge_verdict
 from tasks.csp.training_data import load_training_data, prepare_training_data
 
@@ -145,15 +147,8 @@ class Csp26(Task):
         """
         model = get_energy_model(self.energy_model)
         relaxed = model.relax(structure, fmax=self.relax_fmax, steps=self.relax_steps)
-        formation = formation_energy_per_atom(model, relaxed.structure, relaxed.energy_per_atom)
-        ref = reference_energy(compound, self.energy_model)
-        references = _reference_structures(compound)
-        element = len(start.composition.elements) == 1
-        verdict = judge_verdict(relaxed.energy_per_atom, formation, ref.energy_per_atom, ref.formation_energy_per_atom,
-                        relaxed.structure, references, element)
-        start_energy = float(model.energy_per_atom([start])[0])
-        start_verdict = judge_verdict(start_energy, formation_energy_per_atom(model, start, start_energy), ref.energy_per_atom,
-                              ref.formation_energy_per_atom, start, references, element)
+        formation, verdict = _judged(model, compound, relaxed.structure, relaxed.energy_per_atom)
+        _, start_verdict = _judged(model, compound, start, float(model.energy_per_atom([start])[0]))
         final = {
             "relaxed_cif": relaxed.structure.to(fmt="cif"),
             "relax_converged": relaxed.converged,
@@ -173,20 +168,28 @@ class Csp26(Task):
             raise UserError(f"task csp26 has no judge {judge!r}; known: {', '.join(self.judges)}")
         if problem not in COMPOUNDS:
             raise UserError(f"task csp26 has no problem {problem!r}")
+        reference_energy(problem, "gpaw")  # a missing reference fails before the single point, not after
         gpaw = get_energy_model("gpaw")
-        ref = reference_energy(problem, "gpaw")
         t0 = time.perf_counter()
         structure = _symmetrised(structure)
         energy = float(gpaw.energy_per_atom([structure])[0])
-        formation = formation_energy_per_atom(gpaw, structure, energy)
-        verdict = judge_verdict(energy, formation, ref.energy_per_atom, ref.formation_energy_per_atom, structure,
-                                _reference_structures(problem), len(structure.composition.elements) == 1)
+        formation, verdict = _judged(gpaw, problem, structure, energy)
         return {
             "gpaw_seconds": time.perf_counter() - t0,
             "gpaw_energy_per_atom": energy,
             "gpaw_formation_energy": formation,
             **{f"gpaw_{k}": v for k, v in verdict.as_dict().items()},
         }
+
+
+def _judged(model: EnergyModel, compound: str, structure: Structure, energy: float) -> tuple[float, Verdict]:
+    """The formation energy per atom of ``structure`` (of ``energy`` per atom under ``model``) and its verdict
+    against ``model``'s reference for ``compound``."""
+    ref = reference_energy(compound, model.name)
+    formation = formation_energy_per_atom(model, structure, energy)
+    verdict = judge_verdict(energy, formation, ref.energy_per_atom, ref.formation_energy_per_atom, structure,
+                            _reference_structures(compound), len(structure.composition.elements) == 1)
+    return formation, verdict
 
 
 def _random_of(start: Structure, rng: np.random.Generator) -> Structure:
