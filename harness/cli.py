@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import sys
 from pathlib import Path
 
@@ -79,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from harness.spec import load_spec
     from harness.sweep import run_sweep
+    from harness.tracking import ui_link
 
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # not "Creating initial MLflow database tables..."
     spec = load_spec(args.spec)
     if args.run_dir:
         spec = dataclasses.replace(spec, run_dir=args.run_dir)
@@ -87,11 +90,15 @@ def _run(args: argparse.Namespace) -> int:
         spec = dataclasses.replace(spec, artifacts=args.artifacts)
     outcome = run_sweep(spec, address=args.address, resume=args.resume, progress=not args.no_progress)
     print(f"run directory: {outcome.run_dir}")
-    print(f"MLflow: {outcome.tracking_uri} (parent run {outcome.parent_run_id})")
     print(f"report: {outcome.report_dir}/leaderboard.md")
     print(f"trials: {len(outcome.complete)} complete, {len(outcome.failed)} failed, {len(outcome.skipped)} skipped")
+    command, link = ui_link(outcome.tracking_uri, outcome.experiment_id)
+    print(f"MLflow: {outcome.tracking_uri} (parent run {outcome.parent_run_id})")
+    if command:
+        print(f"  start the UI: {command}")
+    print(f"  runs: {link}")
     for cell_id in outcome.failed:
-        print(f"failed: {cell_id}", file=sys.stderr)
+        print(f"failed: {cell_id}: {outcome.errors.get(cell_id, 'no error recorded')}", file=sys.stderr)
     for cell_id, error in sorted(outcome.unjudged.items()):
         print(f"unjudged: {cell_id}: {error}", file=sys.stderr)
     return 1 if outcome.failed or outcome.unjudged else 0

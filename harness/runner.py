@@ -120,6 +120,8 @@ def _loop(
     method.setup(problem, local_artifact(artifact) if artifact else None, trial_rng(cell))
 
     oracle = BudgetedOracle(problem.oracle, cell.budget, problem.invalid_penalty)
+    if report is not None:  # the trial has started: the tracker learns its direction before the first call
+        report({"calls": 0, "best_so_far": float("nan"), "direction": problem.direction, "done": False})
     best = np.nan
     final_structure, final_value = None, np.nan  # the best valid proposal: what the method found
     batch = 0

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,9 +22,11 @@ import pyarrow.fs
 import ray
 import yaml
 from ray import tune
+from ray.tune.trainable.function_trainable import wrap_function
 from tqdm import tqdm
 
 from harness import __version__, registry
+from harness.console import phase, say
 from harness.dataset import Dataset, bundled_path, file_digest
 from harness.errors import UserError
 from harness.history import RESULT_FILE, SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult
@@ -32,7 +36,7 @@ from harness.runner import TrialContext, method_artifact_key, run_cell
 from harness.spec import Cell, SkippedCell, Spec
 from harness.storage import Location, location
 from harness.store import ArtifactStore, local_artifact
-from harness.tracking import Tracker, tracking_uri
+from harness.tracking import Tracker, TrialRun, run_name, tracking_uri
 
 
 @dataclass
@@ -43,40 +47,48 @@ class SweepOutcome:
     tracking_uri: str
     complete: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    """Cell id -> the one-line error of a failed trial (its traceback is in result.json and MLflow)."""
     skipped: list[SkippedCell] = field(default_factory=list)
     unjudged: dict[str, str] = field(default_factory=dict)
     """Cell id -> why the judging stage could not judge its final structure (``harness.judging``)."""
     report_dir: str | None = None
+    experiment_id: str | None = None
 
 
 def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, progress: bool = True) -> SweepOutcome:
-    """Run every cell of ``spec`` (or, with ``resume``, every cell not yet complete) and report."""
+    """Run every cell of ``spec`` (or, with ``resume``, every cell not yet complete) and report.
+
+    With ``progress``, every phase says on the console what it is doing (``harness.console``).
+    """
     run_dir = location(spec.resolved_run_dir, "storage.run_dir")
     run_dir.check_writable("storage.run_dir")
     location(spec.resolved_artifacts, "storage.artifacts").check_writable("storage.artifacts")
     cells, skipped = spec.grid()
-    started_ray = init_ray(address)
+    with phase("starting Ray", progress):
+        started_ray = init_ray(address)
     try:
         uri = tracking_uri(spec.tracking_uri, run_dir)
         _check_tracking_reaches_every_node(uri)
         state = _open_run_dir(spec, run_dir, resume)
         for s in skipped:
-            print(f"skipped: {s.method_label} x {s.task}: {s.reason}", file=sys.stderr)
+            say(f"skipped: {s.method_label} x {s.task}: {s.reason}")
         todo = [c for c in cells if not _is_complete(run_dir, c)]
-        ctx = _prepare(spec, run_dir)
+        ctx = _prepare(spec, run_dir, progress)
         artifact_location = None if spec.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") else (
             (run_dir.local_dir() / "mlartifacts").as_uri()
         )
-        tracker = Tracker(uri, spec.experiment_name, artifact_location)
-        dataset_digest = Dataset.load(local_artifact(ctx.dataset_path)).digest
-        sweep_tags = {"suite": spec.suite, "spec_hash": spec.spec_hash, "dataset_digest": dataset_digest,
-                      "code_version": __version__}
-        parent_id = tracker.start_sweep(spec.suite, sweep_tags, _sweep_params(spec, cells, skipped),
-                                        state.get("parent_run_id") if state.get("tracking_uri") == uri else None)
-        state.update(parent_run_id=parent_id, tracking_uri=uri)
-        _write_state(run_dir, state)
-        for label, artifact in _prepared_by_label(spec, ctx).items():
-            tracker.log_prepared(parent_id, label, local_artifact(artifact))
+        with phase("opening the MLflow experiment", progress):
+            tracker = Tracker(uri, spec.experiment_name, artifact_location)
+            dataset_digest = Dataset.load(local_artifact(ctx.dataset_path)).digest
+            sweep_tags = {"suite": spec.suite, "spec_hash": spec.spec_hash, "dataset_digest": dataset_digest,
+                          "code_version": __version__}
+            tracker.describe(experiment_description(spec, dataset_digest))
+            parent_id = tracker.start_sweep(spec.suite, sweep_tags, _sweep_params(spec, cells, skipped),
+                                            state.get("parent_run_id") if state.get("tracking_uri") == uri else None)
+            state.update(parent_run_id=parent_id, tracking_uri=uri)
+            _write_state(run_dir, state)
+            _log_sweep_files(tracker, parent_id, run_dir, spec, ctx)
 
         if todo:
             services = _start_services(spec)
@@ -88,13 +100,15 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
         outcome = _sync(cells, run_dir, tracker, parent_id, sweep_tags, uri)
         outcome.skipped = skipped
         outcome.unjudged = _judge(spec, run_dir, progress)
+        with phase("writing the report", progress):
+            outcome.report_dir = write_run_report(run_dir, lambda d: tracker.log_files(parent_id, d, "report"))
         tracker.finish_sweep(
             parent_id,
             {"trials_complete": len(outcome.complete), "trials_failed": len(outcome.failed),
              "cells_skipped": len(skipped), "trials_unjudged": len(outcome.unjudged)},
             failed=bool(outcome.failed or outcome.unjudged),
         )
-        outcome.report_dir = write_run_report(run_dir)
+        outcome.experiment_id = tracker.experiment_id
         return outcome
     finally:
         if started_ray:
@@ -110,29 +124,54 @@ def _judge(spec: Spec, run_dir: Location, progress: bool) -> dict[str, str]:
     return failed
 
 
-def write_run_report(run_dir: Location) -> str:
-    """The sweep's report, built in a local directory and copied to ``<run_dir>/report``."""
+def write_run_report(run_dir: Location, publish: Callable[[Path], None] | None = None) -> str:
+    """The sweep's report, built in a local directory and copied to ``<run_dir>/report`` (and to ``publish``)."""
     with tempfile.TemporaryDirectory() as tmp:
         write_report(run_dir, Path(tmp))
         (run_dir / "report").upload(Path(tmp))
+        if publish is not None:
+            publish(Path(tmp))
     return str(run_dir / "report")
 
 
-def _prepared_by_label(spec: Spec, ctx: TrialContext) -> dict[str, str]:
-    """Name on the parent run -> prepared method artifact: the method label, or ``label.task`` when tasks differ.
+def _log_sweep_files(tracker: Tracker, parent_id: str, run_dir: Location, spec: Spec, ctx: TrialContext) -> None:
+    """On the parent run: the resolved ``spec.yaml`` and each prepared artifact's quality files, once per artifact.
 
-    Most methods share one artifact across tasks (a generative model); some build one per task
-    (LCOM's surrogate of each task's oracle), and each of those is logged under its task.
+    Methods that share a trained model (the three Crystal-LSBO methods, say) share one
+    artifact; it is logged once, under ``prepare/<kind>-<digest>/``, and ``prepare/index.json``
+    says which method and task used which.
     """
-    found: dict[str, str] = {}
-    for m in spec.methods:
-        by_task = {t.name: path for t in spec.tasks
-                   if (path := ctx.method_artifacts.get(method_artifact_key(m.label, t.name)))}
-        if len(set(by_task.values())) == 1:
-            found[m.label] = next(iter(by_task.values()))
-        else:
-            found.update({f"{m.label}.{task}": path for task, path in by_task.items()})
-    return found
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / SPEC_FILE).write_bytes((run_dir / SPEC_FILE).read_bytes())
+        users: dict[str, list[str]] = {}
+        for m in spec.methods:
+            for t in spec.tasks:
+                if artifact := ctx.method_artifacts.get(method_artifact_key(m.label, t.name)):
+                    users.setdefault(artifact, []).append(f"{m.label} on {t.name}")
+        index = {}
+        for artifact, used_by in users.items():
+            local = local_artifact(artifact)
+            name = f"{local.parent.name}-{local.name[:12]}"
+            index[name] = {"artifact": artifact, "used_by": used_by}
+            tracker.log_prepared(parent_id, name, local)
+        (Path(tmp) / "index.json").write_text(json.dumps(index, indent=2))
+        tracker.log_files(parent_id, Path(tmp))
+
+
+def experiment_description(spec: Spec, dataset_digest: str) -> str:
+    """The experiment's description in the MLflow UI: what the sweep is and what its metrics mean."""
+    return (
+        f"**crystalbench** suite `{spec.suite}` (spec hash `{spec.spec_hash[:12]}`, code version {__version__}, "
+        f"dataset `{dataset_digest[:12]}`): {len(spec.methods)} methods × {len(spec.tasks)} tasks × "
+        f"{len(spec.seeds)} seeds. One parent run per sweep (the report, the resolved spec, the prepared "
+        "models' quality files), one child run per trial, named `method sSEED · problem`.\n\n"
+        "Metrics of a child run: `best_so_far` (step = oracle call) and `final_best` are the task's own value "
+        "(tag `direction`: min or max); `initial_best` is the best of the initial labelled set; "
+        "`improvement` is how far the trial beat it, **positive when better on every task**, so sort and group "
+        "by that across tasks; `valid_rate` and `physically_valid_rate` are shares of the proposals; "
+        "`final.*` are a task's final metrics (csp26: relaxed energy, success criteria, judges). "
+        "Group the runs by the `method` and `task` params to compare methods per task."
+    )
 
 
 def _start_services(spec: Spec) -> list:
@@ -196,7 +235,7 @@ def init_ray(address: str | None) -> bool:
     return True
 
 
-def _prepare(spec: Spec, run_dir: Location) -> TrialContext:
+def _prepare(spec: Spec, run_dir: Location, progress: bool = True) -> TrialContext:
     """Build (or find) the dataset, task and method artifacts as Ray tasks, in parallel where independent.
 
     Method artifacts (trained generative models) are built once per method setting, whatever the
@@ -205,7 +244,8 @@ def _prepare(spec: Spec, run_dir: Location) -> TrialContext:
     """
     store_root = spec.resolved_artifacts
     source = Path(spec.dataset) if spec.dataset else bundled_path()
-    dataset_path = ray.get(_prepare_dataset.remote(str(source), spec.dataset_filter, store_root))
+    with phase("preparing the dataset", progress):
+        dataset_path = ray.get(_prepare_dataset.remote(str(source), spec.dataset_filter, store_root))
     task_refs = {t.name: _prepare_task.remote(t.name, t.params, t.problems, store_root, dataset_path,
                                               list(spec.plugins))
                  for t in spec.tasks}
@@ -217,6 +257,11 @@ def _prepare(spec: Spec, run_dir: Location) -> TrialContext:
         for t in spec.tasks
         if registry.incompatibility(m.name, t.name) is None
     }
+    names = {ref: f"task {name}" for name, ref in task_refs.items()}
+    names |= {ref: key.replace("|", " on ") for key, ref in method_refs.items()}
+    with phase(f"preparing {len(names)} artifacts (oracles, trained models; cached after the first run)",
+               progress) as running:
+        _wait_all(names, running)
     return TrialContext(
         suite=spec.suite,
         run_dir=str(run_dir),
@@ -225,6 +270,18 @@ def _prepare(spec: Spec, run_dir: Location) -> TrialContext:
         method_artifacts={k: ray.get(v) for k, v in method_refs.items()},
         plugins=spec.plugins,
     )
+
+
+def _wait_all(names: dict[ray.ObjectRef, str], running) -> None:
+    """Wait for every ref, keeping ``running.detail`` on what is still being built (the first error raises)."""
+    pending = dict(names)
+    while pending:
+        running.detail = f"{len(names) - len(pending)} of {len(names)} ready; building " + ", ".join(
+            sorted(set(pending.values()))[:3]) + (" …" if len(set(pending.values())) > 3 else "")
+        done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+        for ref in done:
+            ray.get(ref)
+            pending.pop(ref)
 
 
 @ray.remote
@@ -266,15 +323,37 @@ def _trainable(config: dict, ctx: TrialContext) -> None:
     run_cell(Cell(**config["cell"]), ctx, report=tune.report)
 
 
+def _trial_class(ctx: TrialContext) -> type:
+    """The Tune trainable of a sweep's trials: ``_trainable`` over ``ctx``, ending quietly.
+
+    When a trial's actor exits, the raylet sends its process SIGTERM (then SIGKILL
+    200 ms later). Ray's worker turns SIGTERM into ``SystemExit`` raised wherever the main
+    thread is, and a worker still tearing down torch or xgboost objects then prints a
+    traceback from inside a garbage-collector callback, though the trial completed.
+    ``cleanup`` runs on the actor's main thread after the trial has reported everything,
+    so it restores SIGTERM's default action there: the process ends silently, as the
+    raylet asks. Errors of the trial itself are reported before this point.
+    """
+
+    class CellTrial(wrap_function(tune.with_parameters(_trainable, ctx=ctx))):
+        def cleanup(self) -> None:
+            try:
+                super().cleanup()
+            finally:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    return CellTrial
+
+
 def _fit(spec: Spec, todo: list[Cell], ctx: TrialContext, tracker: Tracker, parent_id: str, tags: dict[str, str],
          run_dir: Location, progress: bool) -> None:
     resources = {"cpu": spec.cpu, "gpu": spec.gpu}
-    trainable = tune.with_resources(tune.with_parameters(_trainable, ctx=ctx), resources)
+    trainable = tune.with_resources(_trial_class(ctx), resources)
     tune_dir = run_dir / "tune"
     attempt = len(tune_dir.glob("attempt-*")) + 1
     callbacks: list[tune.Callback] = [_TrackTrials(tracker, parent_id, tags, run_dir)]
     if progress:
-        callbacks.append(_ProgressBar(todo))
+        callbacks.append(_ProgressBar(todo, run_dir))
     tuner = tune.Tuner(
         trainable,
         param_space={"cell": tune.grid_search([asdict(c) for c in todo])},
@@ -292,6 +371,7 @@ def _fit(spec: Spec, todo: list[Cell], ctx: TrialContext, tracker: Tracker, pare
             verbose=0,
         ),
     )
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's newer console output ignores verbose=0
     tuner.fit()
 
 
@@ -299,30 +379,66 @@ def _cell_of(trial: tune.experiment.Trial) -> Cell:
     return Cell(**trial.config["cell"])
 
 
-def _trial_params(cell: Cell) -> dict[str, str]:
-    params = {"budget": cell.budget, "batch_size": cell.batch_size, "method_name": cell.method}
+def trial_run(cell: Cell, sweep_tags: dict[str, str]) -> TrialRun:
+    """How ``cell``'s trial appears in MLflow: name, tags (with the sweep's), params (the cell's identity too).
+
+    Method, task, problem and seed are params as well as tags: the UI's compare plots and
+    grouping read params.
+    """
+    identity = {"method": cell.method_label, "task": cell.task, "problem": cell.problem, "seed": str(cell.seed)}
+    params = {**identity, "budget": cell.budget, "batch_size": cell.batch_size, "method_name": cell.method}
     params.update({f"method.{k}": v for k, v in cell.method_params.items()})
     params.update({f"task.{k}": v for k, v in cell.task_params.items()})
-    return {k: str(v) for k, v in params.items()}
+    return TrialRun(
+        cell_id=cell.cell_id,
+        name=run_name(cell.method_label, cell.seed, cell.problem),
+        tags={**identity, "status": "running", **sweep_tags},
+        params={k: str(v) for k, v in params.items()},
+    )
 
 
 class _TrackTrials(tune.Callback):
-    """Logs each finished or failed trial to MLflow as a child of the sweep's parent run."""
+    """Each trial's MLflow child run: opened when the trial starts, fed while it runs, closed when it ends."""
 
     def __init__(self, tracker: Tracker, parent_id: str, tags: dict[str, str], run_dir: Location):
         self.tracker, self.parent_id, self.tags, self.run_dir = tracker, parent_id, tags, run_dir
+        self.open: dict[str, tuple[str, set[int]]] = {}
+        """Tune trial id -> (MLflow run id, steps whose best_so_far is logged)."""
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        self.open[trial.trial_id] = (self.tracker.open_trial(self.parent_id, trial_run(_cell_of(trial), self.tags)),
+                                     set())
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        if trial.trial_id not in self.open:
+            return
+        run_id, logged = self.open[trial.trial_id]
+        step = int(result.get("calls", 0))
+        if step in logged:
+            return
+        first = not logged
+        logged.add(step)
+        self.tracker.log_progress(run_id, step, float(result.get("best_so_far", float("nan"))),
+                                  result.get("direction") if first else None)
+
+    def on_trial_recover(self, iteration, trials, trial, **info) -> None:
+        self.open.pop(trial.trial_id, None)  # the retry opens a new run, replacing this one
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        self._log(trial, error=None)
+        self._close(trial, error=None)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self._log(trial, error=_error_text(trial))
+        self._close(trial, error=_error_text(trial))
 
-    def _log(self, trial, error: str | None) -> None:
+    def _close(self, trial, error: str | None) -> None:
         cell = _cell_of(trial)
         trial_dir = self.run_dir / TRIALS_DIR / cell.cell_id
         result = _read_or_reconstruct(cell, trial_dir, error)
-        self.tracker.log_trial(self.parent_id, result, trial_dir, self.tags, _trial_params(cell))
+        if trial.trial_id in self.open:
+            run_id, logged = self.open.pop(trial.trial_id)
+            self.tracker.close_trial(run_id, result, trial_dir, logged)
+        else:
+            self.tracker.log_trial(self.parent_id, trial_run(cell, self.tags), result, trial_dir)
 
 
 def _error_text(trial) -> str:
@@ -355,9 +471,10 @@ def _first_line(text: str) -> str:
 
 
 class _ProgressBar(tune.Callback):
-    """A progress bar over all oracle calls of the sweep, with trial counts."""
+    """A progress bar over all oracle calls of the sweep, with trial counts; one line per failed trial."""
 
-    def __init__(self, cells: list[Cell]):
+    def __init__(self, cells: list[Cell], run_dir: Location):
+        self.run_dir = run_dir
         self.calls: dict[str, int] = {}
         self.counts = {"done": 0, "failed": 0}
         self.bar = tqdm(total=sum(c.budget for c in cells), unit="call", desc=f"{len(cells)} trials", file=sys.stderr)
@@ -372,6 +489,10 @@ class _ProgressBar(tune.Callback):
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         self.counts["failed"] += 1
+        cell = _cell_of(trial)
+        result = _read_or_reconstruct(cell, self.run_dir / TRIALS_DIR / cell.cell_id, _error_text(trial))
+        self.bar.write(f"failed: {cell.cell_id}: {result.error} (traceback in result.json and MLflow)",
+                       file=sys.stderr)
         self._refresh(trials)
 
     def _refresh(self, trials) -> None:
@@ -396,8 +517,10 @@ def _sync(cells: list[Cell], run_dir: Location, tracker: Tracker, parent_id: str
         result = _read_or_reconstruct(cell, trial_dir, None)
         _, status = children.get(cell.cell_id, (None, None))
         if status not in ("FINISHED", "FAILED"):  # never logged, or logging was cut off (a killed driver)
-            tracker.log_trial(parent_id, result, trial_dir, tags, _trial_params(cell))
+            tracker.log_trial(parent_id, trial_run(cell, tags), result, trial_dir)
         (outcome.complete if result.status == "complete" else outcome.failed).append(cell.cell_id)
+        if result.status != "complete":
+            outcome.errors[cell.cell_id] = result.error or "no error recorded"
     return outcome
 
 

@@ -15,6 +15,8 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ import polars as pl
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
+from harness.crystal import from_cif
 from harness.history import HISTORY_FILE, TrialResult, read_history
 from harness.storage import Location, Where, location
 
@@ -36,8 +39,30 @@ def tracking_uri(spec_uri: str | None, run_dir: Location) -> str:
     return spec_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{run_dir.local_dir() / 'mlflow.db'}"
 
 
+@dataclass(frozen=True)
+class TrialRun:
+    """How one grid cell appears in MLflow: its run name, tags and params (known before the trial starts)."""
+
+    cell_id: str
+    name: str
+    tags: dict[str, str]
+    params: dict[str, str]
+
+
+def run_name(method: str, seed: int, problem: str) -> str:
+    """``crystal_lsbo s0 · formation_energy``: method and seed first, so names differ within the UI's first columns."""
+    return f"{method} s{seed} · {problem}"
+
+
 class Tracker:
-    """Parent and child runs of one sweep in one MLflow experiment."""
+    """Parent and child runs of one sweep in one MLflow experiment.
+
+    A child run is opened when its trial starts (``open_trial``), receives ``best_so_far`` as the
+    trial reports it (``log_progress``) and is closed with everything else when the trial ends
+    (``close_trial``), so the UI shows a trial while it runs and its duration is the trial's.
+    Opening a cell's run first ends and deletes any earlier run of the same cell (a retry, or a
+    run left RUNNING by a killed driver), so a cell never has two.
+    """
 
     def __init__(self, uri: str, experiment: str, artifact_location: str | None = None):
         self.uri = uri
@@ -48,6 +73,10 @@ class Tracker:
         self.experiment_id = (
             found.experiment_id if found else self.client.create_experiment(experiment, artifact_location)
         )
+
+    def describe(self, text: str) -> None:
+        """The experiment's description (Markdown), shown above its runs in the UI."""
+        self.client.set_experiment_tag(self.experiment_id, "mlflow.note.content", text)
 
     def start_sweep(self, suite: str, tags: dict[str, str], params: dict[str, str], run_id: str | None) -> str:
         """The sweep's parent run: ``run_id`` if it still exists (a resume), else a new one."""
@@ -63,23 +92,16 @@ class Tracker:
         self.client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
         return run.info.run_id
 
-    def log_prepared(self, parent_id: str, label: str, artifact_dir: Path) -> None:
-        """A prepared method artifact's quality figures (``quality.json``/``metrics.json``) on the parent run.
+    def log_files(self, run_id: str, local_dir: Path, artifact_path: str | None = None) -> None:
+        """Every file under ``local_dir`` as artifacts of ``run_id`` (replacing files of the same name)."""
+        self.client.log_artifacts(run_id, str(local_dir), artifact_path=artifact_path)
 
-        Numbers become metrics ``prepare.<label>.<key>`` (e.g. the valid-decode rate of
-        1,000 prior samples); the files themselves go under ``prepare/<label>/``.
-        """
-        metrics = []
-        for name in QUALITY_FILES:
-            path = Path(artifact_dir) / name
-            if not path.is_file():
-                continue
-            figures = json.loads(path.read_text())
-            metrics += [_metric(f"prepare.{label}.{k}", v) for k, v in figures.items()
-                        if isinstance(v, int | float) and not isinstance(v, bool)]
-            self.client.log_artifact(parent_id, str(path), artifact_path=f"prepare/{label}")
-        for i in range(0, len(metrics), METRIC_BATCH):
-            self.client.log_batch(parent_id, metrics=metrics[i : i + METRIC_BATCH])
+    def log_prepared(self, parent_id: str, name: str, artifact_dir: Path) -> None:
+        """A prepared artifact's quality files (``quality.json``/``metrics.json``) under ``prepare/<name>/``."""
+        for file in QUALITY_FILES:
+            path = Path(artifact_dir) / file
+            if path.is_file():
+                self.client.log_artifact(parent_id, str(path), artifact_path=f"prepare/{name}")
 
     def finish_sweep(self, parent_id: str, metrics: dict[str, float], failed: bool) -> None:
         self.client.log_batch(parent_id, metrics=[_metric(k, v) for k, v in metrics.items()])
@@ -97,39 +119,56 @@ class Tracker:
             if not token:
                 return runs
 
-    def log_trial(self, parent_id: str, result: TrialResult, trial_dir: Where | Location, tags: dict[str, str],
-                  params: dict[str, str]) -> str:
-        """Create (or replace) the child run of ``result``'s cell and log everything about the trial."""
-        trial_dir = location(trial_dir)
+    def open_trial(self, parent_id: str, trial: TrialRun, start_ms: int | None = None) -> str:
+        """A RUNNING child run for ``trial``, replacing any earlier run of the same cell; its run id."""
+        self.discard_trial(parent_id, trial.cell_id)
+        tags = {"mlflow.parentRunId": parent_id, "cell_id": trial.cell_id, **trial.tags}
+        run_id = self.client.create_run(self.experiment_id, start_time=start_ms, run_name=trial.name,
+                                        tags=tags).info.run_id
+        self.client.log_batch(run_id, params=[Param(k, str(v)[:6000]) for k, v in trial.params.items()])
+        return run_id
+
+    def discard_trial(self, parent_id: str, cell_id: str) -> None:
+        """End (as FAILED) and delete every run of ``cell_id`` under the parent: a cell keeps one run."""
         existing = self.client.search_runs(
-            [self.experiment_id],
-            f"tags.mlflow.parentRunId = '{parent_id}' and tags.cell_id = '{result.cell_id}'",
+            [self.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}' and tags.cell_id = '{cell_id}'"
         )
         for run in existing:
+            if run.info.status == "RUNNING":
+                self.client.set_terminated(run.info.run_id, status="FAILED")
             self.client.delete_run(run.info.run_id)
-        run_tags = {
-            "mlflow.parentRunId": parent_id,
-            "cell_id": result.cell_id,
-            "method": result.method,
-            "task": result.task,
-            "problem": result.problem,
-            "seed": str(result.seed),
-            "status": result.status,
-            **tags,
-        }
+
+    def log_progress(self, run_id: str, step: int, best_so_far: float, direction: str | None = None) -> None:
+        """``best_so_far`` after ``step`` oracle calls, while the trial runs (and its direction, once known)."""
+        if direction is not None:
+            self.client.set_tag(run_id, "direction", direction)
+        if np.isfinite(best_so_far):
+            self.client.log_batch(run_id, metrics=[_metric("best_so_far", best_so_far, step=step)])
+
+    def close_trial(self, run_id: str, result: TrialResult, trial_dir: Where | Location,
+                    logged_steps: Iterable[int] = (), end_ms: int | None = None) -> None:
+        """Log everything about the finished (or failed) trial and end its run.
+
+        ``logged_steps`` are the steps whose ``best_so_far`` ``log_progress`` already logged:
+        the rest of the history is added, so every step appears exactly once.
+        """
+        trial_dir = location(trial_dir)
+        tags = {"status": result.status, "direction": result.direction}
         if result.error:
-            run_tags["error"] = result.error[:5000]
-        run_id = self.client.create_run(self.experiment_id, run_name=result.cell_id, tags=run_tags).info.run_id
+            tags["error"] = result.error[:5000]
+        for key, value in tags.items():
+            self.client.set_tag(run_id, key, value)
         problem_info = {f"problem.{k}": v for k, v in result.extra.get("problem_info", {}).items()}
-        all_params = {**params, **problem_info}
-        self.client.log_batch(run_id, params=[Param(k, str(v)[:6000]) for k, v in all_params.items()])
+        self.client.log_batch(run_id, params=[Param(k, str(v)[:6000]) for k, v in problem_info.items()])
 
         history = read_history(trial_dir)
         metrics = [_metric(k, v) for k, v in _summary(result, history).items()]
         if history is not None and history.height:
+            done = set(logged_steps)
             metrics += [
                 _metric("best_so_far", v, step=int(s))
                 for s, v in zip(history["step"].to_list(), history["best_so_far"].to_list())
+                if int(s) not in done
             ]
         for i in range(0, len(metrics), METRIC_BATCH):
             self.client.log_batch(run_id, metrics=metrics[i : i + METRIC_BATCH])
@@ -145,11 +184,18 @@ class Tracker:
             self.client.log_dict(run_id, result.extra["trace"], "trace.json")
         if result.extra.get("final", {}).get("relaxed_cif"):
             self.client.log_text(run_id, result.extra["final"]["relaxed_cif"], "final/relaxed.cif")
-        self.client.set_terminated(run_id, status="FINISHED" if result.status == "complete" else "FAILED")
+        self.client.set_terminated(run_id, status="FINISHED" if result.status == "complete" else "FAILED",
+                                   end_time=end_ms)
+
+    def log_trial(self, parent_id: str, trial: TrialRun, result: TrialResult, trial_dir: Where | Location) -> str:
+        """The whole child run of a trial that ended without one (a killed driver): its duration is the trial's."""
+        end_ms = int(time.time() * 1000)
+        run_id = self.open_trial(parent_id, trial, start_ms=end_ms - int(result.wall_time_s * 1000))
+        self.close_trial(run_id, result, trial_dir, end_ms=end_ms)
         return run_id
 
     def _log_top_crystals(self, run_id: str, history: pl.DataFrame, direction: str) -> None:
-        """The best distinct valid crystals of the trial, as CIF files under ``top_crystals/``."""
+        """The best distinct valid crystals of the trial, as ``top_crystals/01_Li2O_step12_-3.1234.cif``."""
         best = (
             history.filter(pl.col("valid") & pl.col("value").is_not_nan())
             .sort("value", descending=direction == "max")
@@ -160,7 +206,8 @@ class Tracker:
             return
         with tempfile.TemporaryDirectory() as tmp:
             for rank, row in enumerate(best.iter_rows(named=True), start=1):
-                name = f"{rank:02d}_step{row['step']}_{row['value']:.4f}.cif"
+                formula = from_cif(row["cif"]).composition.reduced_formula
+                name = f"{rank:02d}_{formula}_step{row['step']}_{row['value']:.4f}.cif"
                 (Path(tmp) / name).write_text(row["cif"])
             self.client.log_artifacts(run_id, tmp, artifact_path="top_crystals")
 
@@ -171,12 +218,23 @@ def _summary(result: TrialResult, history: pl.DataFrame | None) -> dict[str, flo
         summary["final_best"] = result.final_best
     if result.initial_best is not None:
         summary["initial_best"] = result.initial_best
+    if result.final_best is not None and result.initial_best is not None:
+        summary["improvement"] = improvement(result.final_best, result.initial_best, result.direction)
     if history is not None and history.height:
         summary["valid_rate"] = float(history["valid"].mean())
         summary["physically_valid_rate"] = float(history["physically_valid"].mean())
         summary["oracle_time_per_call_s"] = float(history["oracle_time_s"].mean())
         summary["method_time_per_call_s"] = float(history["method_time_s"].mean())
     return summary | final_metrics(result.extra.get("final", {}))
+
+
+def improvement(final_best: float, initial_best: float, direction: str) -> float:
+    """How far the trial's best beats the initial labelled best, positive when better, whatever the direction.
+
+    The one metric that sorts and groups the same way on every task (a minimised and a
+    maximised task's ``final_best`` cannot be averaged together).
+    """
+    return (final_best - initial_best) if direction == "max" else (initial_best - final_best)
 
 
 def final_metrics(final: dict) -> dict[str, float]:
@@ -212,3 +270,20 @@ def log_final_metrics(uri: str, run_ids: dict[str, str], finals: dict[str, dict]
 def _metric(key: str, value: float, step: int = 0) -> Metric:
     value = float(value)
     return Metric(key, value if np.isfinite(value) else float("nan"), timestamp=int(time.time() * 1000), step=step)
+
+
+UI_PORT = 5000
+
+
+def ui_link(uri: str, experiment_id: str | None) -> tuple[str | None, str]:
+    """How to see the sweep's runs in the MLflow UI: the command that serves the UI (None for a server) and the link.
+
+    The link opens the experiment's runs table in the UI's model-training view
+    (``workflowType=machine_learning``): MLflow 3 otherwise opens an experiment on its
+    GenAI overview, with no runs in sight.
+    """
+    if uri.startswith(("http://", "https://")):
+        command, base = None, uri.rstrip("/")
+    else:
+        command, base = f"mlflow ui --backend-store-uri {uri} --port {UI_PORT}", f"http://127.0.0.1:{UI_PORT}"
+    return command, f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"

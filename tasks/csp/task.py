@@ -77,7 +77,8 @@ class Csp26(Task):
         if judge is not None and judge not in self.judges:
             raise ValueError(f"unknown judge {judge!r}; known: {', '.join(self.judges)}")
         if "gpaw" in (energy_model, judge) and importlib.util.find_spec("gpaw") is None:
-            raise ValueError("GPAW is not installed: pip install 'crystalbench[dft]' (see README)")
+            raise ValueError("GPAW (the `dft` extra) is not installed: run `make dft`, which installs its build "
+                             "libraries and then pip install -e '.[dft]'")
         if relax_steps < 1 or relax_fmax <= 0:
             raise ValueError("relax_steps must be positive and relax_fmax > 0")
         unknown = set(service or {}) - {"num_cpus", "num_gpus"}

@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from harness.cli import main
 from harness.history import SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult, read_results
 from harness.judging import judge_run
-from harness.tracking import Tracker
+from harness.tracking import Tracker, TrialRun
 from tasks.csp.compounds import cesium_chloride, reference
 
 pytest.importorskip("gpaw", reason="GPAW is the optional `dft` extra (CI installs it)")
@@ -45,7 +45,7 @@ def run_dir(tmp_path):
         trial_dir = tmp_path / TRIALS_DIR / trial.cell_id
         trial_dir.mkdir(parents=True)
         trial.write(trial_dir)
-        tracker.log_trial(parent, trial, trial_dir, {}, {})
+        tracker.log_trial(parent, TrialRun(trial.cell_id, trial.cell_id, {}, {}), trial, trial_dir)
     (tmp_path / SPEC_FILE).write_text(yaml.safe_dump({"tasks": [{"name": "csp26", "params": {}}]}))
     (tmp_path / SWEEP_FILE).write_text(json.dumps({"tracking_uri": uri, "parent_run_id": parent}))
     return tmp_path

@@ -29,7 +29,7 @@ def test_sweep_against_a_tracking_server(local_ray, artifact_root, small_dataset
     kids = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == outcome.parent_run_id]
     assert [p.info.run_id for p in parents] == [outcome.parent_run_id], "one parent run per sweep"
     cells, _ = spec.grid()
-    assert sorted(r.info.run_name for r in kids) == sorted(c.cell_id for c in cells), "one child per grid cell"
+    assert sorted(r.data.tags["cell_id"] for r in kids) == sorted(c.cell_id for c in cells), "one child per grid cell"
 
     history = read_histories(outcome.run_dir)
     for run in kids:
@@ -38,7 +38,7 @@ def test_sweep_against_a_tracking_server(local_ray, artifact_root, small_dataset
         assert tags["spec_hash"] == spec.spec_hash
         steps = client.get_metric_history(run.info.run_id, "best_so_far")
         assert sorted(m.step for m in steps) == list(range(1, BUDGET + 1))
-        rows = history.filter(pl.col("cell_id") == run.info.run_name).sort("step")
+        rows = history.filter(pl.col("cell_id") == run.data.tags["cell_id"]).sort("step")
         assert rows.height == BUDGET
         assert [m.value for m in sorted(steps, key=lambda m: m.step)] == pytest.approx(rows["best_so_far"].to_list())
         assert run.data.metrics["final_best"] == pytest.approx(rows["best_so_far"][-1])

@@ -15,7 +15,9 @@ from harness.errors import UserError
 from harness.history import read_histories, read_results
 from harness.runner import TrialContext, method_artifact_key
 from harness.spec import parse_spec
-from harness.sweep import _prepared_by_label, run_sweep
+from harness.storage import location
+from harness.sweep import _log_sweep_files, run_sweep
+from harness.tracking import Tracker
 from tests.helpers import small_spec
 
 VALUE_COLUMNS = ["cell_id", "step", "value", "score", "valid", "physically_valid", "best_so_far", "cif"]
@@ -40,7 +42,7 @@ def test_sweep_writes_histories_results_mlflow_and_report(first_sweep):
     assert history.group_by("cell_id").len()["len"].to_list() == [6, 6, 6, 6]
     assert len(first_sweep.complete) == 4 and first_sweep.failed == []
     runs = children(first_sweep)
-    assert sorted(r.info.run_name for r in runs) == sorted(first_sweep.complete)
+    assert sorted(r.data.tags["cell_id"] for r in runs) == sorted(first_sweep.complete)
     assert all(r.info.status == "FINISHED" for r in runs)
     assert (Path(first_sweep.report_dir) / "leaderboard.md").is_file()
     # best_so_far never gets worse, in each task's direction
@@ -76,7 +78,7 @@ def test_a_raising_method_fails_its_trial_and_the_sweep_goes_on(local_ray, artif
     assert "in ask" in failed.traceback
     partial = pl.read_parquet(Path(outcome.run_dir) / "trials" / outcome.failed[0] / "history.parquet")
     assert partial.height == 3, "calls made before the failure are kept"
-    status = {r.info.run_name: (r.info.status, r.data.tags.get("error")) for r in children(outcome)}
+    status = {r.data.tags["cell_id"]: (r.info.status, r.data.tags.get("error")) for r in children(outcome)}
     assert status[outcome.failed[0]] == ("FAILED", "RuntimeError: deliberate failure for the test")
     assert status[outcome.complete[0]] == ("FINISHED", None)
 
@@ -97,7 +99,7 @@ def test_resume_runs_only_missing_cells_and_keeps_one_child_each(local_ray, arti
     assert sorted(resumed.complete) == sorted(first.complete)
     assert kept.stat().st_mtime_ns == kept_mtime, "finished cells are not rerun"
     assert (lost / "history.parquet").is_file()
-    names = [r.info.run_name for r in children(resumed)]
+    names = [r.data.tags["cell_id"] for r in children(resumed)]
     assert sorted(names) == sorted(first.complete), "exactly one child run per cell"
     assert json.loads((Path(first.run_dir) / "sweep.json").read_text())["parent_run_id"] == first.parent_run_id
 
@@ -122,7 +124,7 @@ def test_a_killed_trial_is_recorded_as_failed(local_ray, artifact_root, small_da
     assert result.status == "failed"
     assert result.error.startswith("trial process died without a result: ")
     assert "died" in result.traceback.lower() or "exit" in result.traceback.lower()
-    status = {r.info.run_name: r.info.status for r in children(outcome)}
+    status = {r.data.tags["cell_id"]: r.info.status for r in children(outcome)}
     assert status == {outcome.failed[0]: "FAILED", outcome.complete[0]: "FINISHED"}
 
 
@@ -142,16 +144,37 @@ def test_a_dataset_filter_that_keeps_nothing_is_a_user_error(local_ray, artifact
         run_sweep(spec, progress=False)
 
 
-def test_the_parent_run_names_a_per_task_artifact_by_its_task_and_a_shared_one_by_its_label():
-    spec = parse_spec({"suite": "t", "methods": ["lcom", "random_search", "database"],
+def test_the_parent_run_keeps_each_prepared_artifacts_quality_once_with_who_used_it(tmp_path):
+    spec = parse_spec({"suite": "t", "methods": ["lcom", "random_search", "crystal_lsbo", "database"],
                        "tasks": ["electronegativity", "formation_energy"]})
+    store = tmp_path / "store"
+    artifacts = {}
+    for kind, digest in [("lcom", "en1"), ("lcom", "fe1"), ("stack", "abc")]:
+        artifacts[f"{kind}/{digest}"] = store / kind / digest
+        artifacts[f"{kind}/{digest}"].mkdir(parents=True)
+        (artifacts[f"{kind}/{digest}"] / "quality.json").write_text(json.dumps({"valid_rate": 0.9}))
     ctx = TrialContext(suite="t", run_dir="r", dataset_path="d", task_artifacts={}, method_artifacts={
-        method_artifact_key("lcom", "electronegativity"): "/a/lcom_en",
-        method_artifact_key("lcom", "formation_energy"): "/a/lcom_fe",
-        method_artifact_key("random_search", "electronegativity"): "/a/stack",
-        method_artifact_key("random_search", "formation_energy"): "/a/stack",
+        method_artifact_key("lcom", "electronegativity"): str(artifacts["lcom/en1"]),
+        method_artifact_key("lcom", "formation_energy"): str(artifacts["lcom/fe1"]),
+        **{method_artifact_key(m, t): str(artifacts["stack/abc"])
+           for m in ("random_search", "crystal_lsbo") for t in ("electronegativity", "formation_energy")},
         method_artifact_key("database", "electronegativity"): None,
         method_artifact_key("database", "formation_energy"): None,
     })
-    assert _prepared_by_label(spec, ctx) == {"lcom.electronegativity": "/a/lcom_en",
-                                             "lcom.formation_energy": "/a/lcom_fe", "random_search": "/a/stack"}
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "spec.yaml").write_text("suite: t\n")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = Tracker(uri, "t", (tmp_path / "art").as_uri())
+    parent = tracker.start_sweep("t", {}, {}, None)
+
+    _log_sweep_files(tracker, parent, location(str(run_dir)), spec, ctx)
+
+    client = MlflowClient(uri)
+    assert {a.path for a in client.list_artifacts(parent)} == {"index.json", "prepare", "spec.yaml"}
+    assert {a.path for a in client.list_artifacts(parent, "prepare")} == {
+        "prepare/lcom-en1", "prepare/lcom-fe1", "prepare/stack-abc"}
+    index = json.loads(Path(client.download_artifacts(parent, "index.json", str(tmp_path))).read_text())
+    assert sorted(index["stack-abc"]["used_by"]) == sorted(
+        f"{m} on {t}" for m in ("random_search", "crystal_lsbo") for t in ("electronegativity", "formation_energy"))
+    assert client.get_run(parent).data.metrics == {}, "quality figures are files, not parent metrics"
