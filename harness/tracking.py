@@ -275,7 +275,7 @@ def _metric(key: str, value: float, step: int = 0) -> Metric:
 UI_PORT = 5000
 
 
-def ui_link(uri: str, experiment_id: str | None) -> tuple[str | None, str]:
+def ui_link(uri: str, experiment_id: str | None, port: int = UI_PORT) -> tuple[str | None, str]:
     """How to see the sweep's runs in the MLflow UI: the command that serves the UI (None for a server) and the link.
 
     The link opens the experiment's runs table in the UI's model-training view
@@ -285,5 +285,5 @@ def ui_link(uri: str, experiment_id: str | None) -> tuple[str | None, str]:
     if uri.startswith(("http://", "https://")):
         command, base = None, uri.rstrip("/")
     else:
-        command, base = f"mlflow ui --backend-store-uri {uri} --port {UI_PORT}", f"http://127.0.0.1:{UI_PORT}"
+        command, base = f"mlflow ui --backend-store-uri {uri} --port {port}", f"http://127.0.0.1:{port}"
     return command, f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"

@@ -13,7 +13,7 @@ import pytest
 import ray
 
 from harness.dataset import Dataset, bundled_path, read_table
-from tests.helpers import REPO, S3_BUCKET, free_port, stop_process_group
+from tests.helpers import REPO, S3_BUCKET, free_port, start_mlflow_server, stop_process_group
 
 EXIT_STATUS = pytest.StashKey[int]()
 
@@ -89,26 +89,9 @@ def trial_context(small_dataset_csv, tmp_path_factory):
 def mlflow_server(tmp_path_factory):
     """``mlflow server`` with a SQLite backend, in its own process group (it spawns worker children)."""
     root = tmp_path_factory.mktemp("mlflow")
-    port = free_port()
-    mlflow = Path(sys.executable).with_name("mlflow")
-    proc = subprocess.Popen(
-        [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "art")],
-        stdout=open(root / "server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_mlflow_server(f"sqlite:///{root / 'mlflow.db'}", root / "server.log",
+                                    "--artifacts-destination", str(root / "art"))
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"mlflow server did not start: {(root / 'server.log').read_text()[-2000:]}")
-            time.sleep(1)
         yield url
     finally:
         stop_process_group(proc, timeout=20)

@@ -6,6 +6,9 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,3 +43,29 @@ def stop_process_group(proc: subprocess.Popen, timeout: float) -> None:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def start_mlflow_server(backend_uri: str, log: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """``mlflow server`` on a free loopback port over ``backend_uri``, in its own process group; (process, URL).
+
+    It answers ``/health`` after about 17 s here; end it with ``stop_process_group``.
+    """
+    port = free_port()
+    mlflow = Path(sys.executable).with_name("mlflow")
+    proc = subprocess.Popen(
+        [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", backend_uri, *args],
+        stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            stop_process_group(proc, timeout=10)
+            raise RuntimeError(f"mlflow server did not start: {log.read_text()[-2000:]}")
+        time.sleep(1)
