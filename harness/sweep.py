@@ -8,6 +8,7 @@ The run directory and the artifact store are local paths or object-store URIs
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -26,7 +27,7 @@ from ray.tune.trainable.function_trainable import wrap_function
 from tqdm import tqdm
 
 from harness import __version__, registry
-from harness.console import phase, say
+from harness.console import LOG_EVERY_S, phase, say
 from harness.dataset import Dataset, bundled_path, file_digest
 from harness.errors import UserError
 from harness.history import RESULT_FILE, SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult
@@ -471,13 +472,21 @@ def _first_line(text: str) -> str:
 
 
 class _ProgressBar(tune.Callback):
-    """A progress bar over all oracle calls of the sweep, with trial counts; one line per failed trial."""
+    """A progress bar over all oracle calls of the sweep, with trial counts; one line per failed trial.
+
+    On a terminal the bar is redrawn in place; in a log the bar's text is printed as a line
+    when a trial ends and at most every ``LOG_EVERY_S`` seconds otherwise.
+    """
 
     def __init__(self, cells: list[Cell], run_dir: Location):
         self.run_dir = run_dir
         self.calls: dict[str, int] = {}
         self.counts = {"done": 0, "failed": 0}
-        self.bar = tqdm(total=sum(c.budget for c in cells), unit="call", desc=f"{len(cells)} trials", file=sys.stderr)
+        self._tty = sys.stderr.isatty()
+        self._logged_at = 0.0
+        # In a log, tqdm renders into a scratch buffer and _refresh prints whole lines itself.
+        self.bar = tqdm(total=sum(c.budget for c in cells), unit="call", desc=f"{len(cells)} trials",
+                        file=sys.stderr if self._tty else io.StringIO())
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         self.calls[trial.trial_id] = int(result.get("calls", 0))
@@ -485,7 +494,7 @@ class _ProgressBar(tune.Callback):
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self.counts["done"] += 1
-        self._refresh(trials)
+        self._refresh(trials, trial_ended=True)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         self.counts["failed"] += 1
@@ -493,13 +502,17 @@ class _ProgressBar(tune.Callback):
         result = _read_or_reconstruct(cell, self.run_dir / TRIALS_DIR / cell.cell_id, _error_text(trial))
         self.bar.write(f"failed: {cell.cell_id}: {result.error} (traceback in result.json and MLflow)",
                        file=sys.stderr)
-        self._refresh(trials)
+        self._refresh(trials, trial_ended=True)
 
-    def _refresh(self, trials) -> None:
+    def _refresh(self, trials, trial_ended: bool = False) -> None:
         running = sum(1 for t in trials if t.status == "RUNNING")
         self.bar.n = sum(self.calls.values())
-        self.bar.set_postfix(running=running, **self.counts)
-        self.bar.refresh()
+        self.bar.set_postfix(running=running, refresh=False, **self.counts)
+        if self._tty:
+            self.bar.refresh()
+        elif trial_ended or time.monotonic() - self._logged_at >= LOG_EVERY_S:
+            self._logged_at = time.monotonic()
+            print(str(self.bar), file=sys.stderr, flush=True)
 
     def on_experiment_end(self, trials, **info) -> None:
         self.bar.close()

@@ -63,3 +63,15 @@ def test_fetch_mp_without_a_key_is_a_one_line_error(tmp_path: Path, monkeypatch)
     proc = run_cli("data", "fetch-mp", "--out", str(tmp_path / "mp.csv.gz"))
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "MP_API_KEY" in proc.stderr
+
+
+def test_a_spec_asking_for_gpaw_without_the_dft_extra_names_the_command_to_install_it(tmp_path: Path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("suite: x\nmethods: [random_search]\ntasks: [{name: csp26, params: {judge: gpaw}}]\n")
+    hide_gpaw = ("import sys; sys.modules['gpaw'] = None; from harness.cli import main; "  # as if never installed
+                 f"sys.exit(main(['run', {str(spec)!r}]))")
+    proc = subprocess.run([sys.executable, "-c", hide_gpaw], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "GPAW (the `dft` extra) is not installed: run `make dft`" in lines[0], proc.stderr
