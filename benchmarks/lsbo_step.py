@@ -28,12 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness import registry
-from harness.dataset import Dataset
-from harness.store import ArtifactStore
-from methods.crystal_lsbo.bo import REFERENCE, BOSettings, LatentBO
-from methods.crystal_lsbo.latent_space import LatentSpace, StackConfig, prepare_stack
-from tasks.base import Problem
+from crystalbench.api import Problem, registry
+from crystalbench.harness.dataset import Dataset
+from crystalbench.harness.store import ArtifactStore
+from crystalbench.methods.crystal_lsbo.bo import REFERENCE, BOSettings, LatentBO
+from crystalbench.methods.crystal_lsbo.latent_space import LatentSpace, StackConfig, prepare_stack
 
 PATTERNS = {"incremental": BOSettings(), "reference": REFERENCE}
 
@@ -88,7 +87,6 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    registry.load()
     store = ArtifactStore(Path("~/.cache/crystalbench/artifacts").expanduser())
     dataset = Dataset.from_file()
     task = registry.get_task(args.task)()

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import registry
-from harness.dataset import Dataset
-from harness.oracle import BudgetedOracle
-from harness.store import ArtifactStore
+from crystalbench.api import registry
+from crystalbench.harness.dataset import Dataset
+from crystalbench.harness.oracle import BudgetedOracle
+from crystalbench.harness.store import ArtifactStore
 
 
 def seconds_per_call(fn, structures, batch: int) -> float:

@@ -28,9 +28,9 @@ from pathlib import Path
 import fsspec
 import ray
 
-from harness.dataset import bundled_path, read_table
-from harness.spec import parse_spec
-from harness.sweep import run_sweep
+from crystalbench.harness.dataset import bundled_path, read_table
+from crystalbench.harness.spec import parse_spec
+from crystalbench.harness.sweep import run_sweep
 
 BUCKET = "crystalbench-bench"
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import harness
-from harness.cli import main
+import crystalbench.harness
+from crystalbench.harness.cli import main
 
-CHECKOUT = Path(harness.__file__).resolve().parent.parent
+CHECKOUT = Path(crystalbench.harness.__file__).resolve().parent.parent
 
 
 def resolve_spec(argv: list[str]) -> list[str]:

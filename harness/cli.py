@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from harness.errors import UserError
+from crystalbench.harness.errors import UserError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,9 +78,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.spec import load_spec
-    from harness.sweep import run_sweep
-    from harness.tracking import ui_link
+    from crystalbench.harness.spec import load_spec
+    from crystalbench.harness.sweep import run_sweep
+    from crystalbench.harness.tracking import ui_link
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # not "Creating initial MLflow database tables..."
     spec = load_spec(args.spec)
@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from harness.report import suite_name, write_report
+    from crystalbench.harness.report import suite_name, write_report
 
     _check_run_dir(args.run_dir)
     out = args.out or Path("reports") / suite_name(args.run_dir)
@@ -117,9 +117,9 @@ def _report(args: argparse.Namespace) -> int:
 def _judge(args: argparse.Namespace) -> int:
     import ray
 
-    from harness.judging import judge_run, judged_tasks
-    from harness.storage import location
-    from harness.sweep import init_ray, write_run_report
+    from crystalbench.harness.judging import judge_run, judged_tasks
+    from crystalbench.harness.storage import location
+    from crystalbench.harness.sweep import init_ray, write_run_report
 
     _check_run_dir(args.run_dir)
     tasks = judged_tasks(args.run_dir, args.judge)
@@ -139,8 +139,8 @@ def _judge(args: argparse.Namespace) -> int:
 
 
 def _regress(args: argparse.Namespace) -> int:
-    from harness import regress
-    from harness.report import suite_name
+    from crystalbench.harness import regress
+    from crystalbench.harness.report import suite_name
 
     _check_run_dir(args.run_dir)
     baseline = args.baseline or Path("reports") / suite_name(args.run_dir) / "baseline.json"
@@ -156,29 +156,32 @@ def _regress(args: argparse.Namespace) -> int:
 
 
 def _check_run_dir(run_dir: str) -> None:
-    from harness.storage import location
+    from crystalbench.harness.storage import location
 
     if not location(run_dir, "run directory").exists():
         raise UserError(f"run directory not found: {run_dir}")
 
 
 def _list(args: argparse.Namespace) -> int:
-    from harness import registry
+    from crystalbench.api import registry
 
     registry.load(args.plugin)
     print("tasks:")
-    for name, cls in sorted(registry.TASKS.items()):
+    tasks = registry.task_names()
+    for name in tasks:
+        cls = registry.get_task(name)
         problems = cls().problem_names()
-        print(f"  {name:<20} {len(problems)} problem(s), default budget {cls.default_budget}")
+        print(f"  {name:<20} {len(problems)} problem(s), default budget {cls.default_budget}, "
+              f"offers {', '.join(sorted(cls.offers)) or 'nothing'}")
     print("methods:")
-    for name in sorted(registry.METHODS):
-        compatible = [t for t in sorted(registry.TASKS) if registry.incompatibility(name, t) is None]
+    for name in registry.method_names():
+        compatible = [t for t in tasks if registry.incompatibility(name, t) is None]
         print(f"  {name:<20} tasks: {', '.join(compatible) or 'none'}")
     return 0
 
 
 def _data_info(args: argparse.Namespace) -> int:
-    from harness.dataset import Dataset
+    from crystalbench.harness.dataset import Dataset
 
     dataset = Dataset.from_file(args.path)
     counts = dataset.table["n_elements"].value_counts().sort("n_elements")
@@ -189,7 +192,7 @@ def _data_info(args: argparse.Namespace) -> int:
 
 
 def _data_fetch_mp(args: argparse.Namespace) -> int:
-    from harness.mp_fetch import fetch_mp
+    from crystalbench.harness.mp_fetch import fetch_mp
 
     fetched = fetch_mp(args.out, num_elements=args.num_elements, max_sites=args.max_sites,
                        max_e_above_hull=args.max_e_above_hull)

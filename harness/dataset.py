@@ -18,8 +18,8 @@ import numpy as np
 import polars as pl
 from pymatgen.core import Structure
 
-from harness.crystal import from_cif
-from harness.errors import UserError
+from crystalbench.harness.crystal import from_cif
+from crystalbench.harness.errors import UserError
 
 COLUMNS = (
     "material_id",
@@ -37,7 +37,7 @@ BUNDLED_NAME = "mp20_subset.csv.gz"
 
 def bundled_path() -> Path:
     """Path of the MP-20 subset shipped inside the package (see harness/data/PROVENANCE.md)."""
-    return Path(str(files("harness") / "data" / BUNDLED_NAME))
+    return Path(str(files("crystalbench.harness") / "data" / BUNDLED_NAME))
 
 
 def file_digest(path: Path) -> str:

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import polars as pl
 
-from harness import registry
-from harness.errors import UserError
-from harness.history import TrialResult
+from crystalbench.api import registry
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.history import TrialResult
 
 CHECK, CROSS = "✓", "✗"
 FINAL_VALUE = "energy_per_atom"
@@ -129,7 +129,6 @@ def timing_table(frame: pl.DataFrame) -> list[str]:
 def _problem_order(task: str, seen: list[str]) -> list[str]:
     """The task's own problem order (csp26: the paper's Table 1), else alphabetical."""
     try:
-        registry.load()
         order = registry.get_task(task)().problem_names()
     except (UserError, TypeError, ValueError):
         return sorted(seen)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
-from harness.storage import Location, Where, location
+from crystalbench.harness.storage import Location, Where, location
 
 HISTORY_SCHEMA = {
     "suite": pl.String,

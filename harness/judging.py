@@ -32,11 +32,11 @@ from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 from tqdm import tqdm
 
-from harness import registry
-from harness.errors import UserError
-from harness.history import SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult, read_results
-from harness.storage import Location, Where, location
-from harness.tracking import child_run_ids, log_final_metrics
+from crystalbench.api import registry
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.history import SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult, read_results
+from crystalbench.harness.storage import Location, Where, location
+from crystalbench.harness.tracking import child_run_ids, log_final_metrics
 
 DEDUP = {"ltol": 0.02, "stol": 0.05, "angle_tol": 1.0}
 """StructureMatcher tolerances under which two final structures count as one: far tighter than its

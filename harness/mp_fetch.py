@@ -25,9 +25,9 @@ import numpy as np
 import polars as pl
 from pymatgen.core import Structure
 
-from harness.crystal import to_cif
-from harness.dataset import COLUMNS, file_digest
-from harness.errors import UserError
+from crystalbench.harness.crystal import to_cif
+from crystalbench.harness.dataset import COLUMNS, file_digest
+from crystalbench.harness.errors import UserError
 
 SOURCE = "MP-API"
 API_KEY_ENV = "MP_API_KEY"

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from pymatgen.core import Structure
 
-from harness.crystal import is_physically_plausible, is_valid
-from tasks.base import Oracle
+from crystalbench.api import Oracle
+from crystalbench.harness.crystal import is_physically_plausible, is_valid
 
 
 class BudgetExceeded(RuntimeError):

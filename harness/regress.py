@@ -29,9 +29,9 @@ import numpy as np
 import polars as pl
 from scipy.stats import mannwhitneyu
 
-from harness.errors import UserError
-from harness.history import read_histories, read_results
-from harness.storage import Where
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.history import read_histories, read_results
+from crystalbench.harness.storage import Where
 
 
 @dataclass(frozen=True)

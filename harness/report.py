@@ -63,9 +63,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from harness.errors import UserError
-from harness.final_metrics import write_final_report
-from harness.history import (
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.final_metrics import write_final_report
+from crystalbench.harness.history import (
     HISTORY_FILE,
     RESULT_FILE,
     TRIALS_DIR,
@@ -73,7 +73,7 @@ from harness.history import (
     read_histories,
     read_results,
 )
-from harness.storage import Location, Where, location
+from crystalbench.harness.storage import Location, Where, location
 
 MAX_PANELS = 12
 TOP_K = 3

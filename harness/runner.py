@@ -19,16 +19,15 @@ import numpy as np
 import ray
 from pymatgen.core import Structure
 
-from harness import registry
-from harness.crystal import to_cif
-from harness.dataset import Dataset
-from harness.history import TRIALS_DIR, TrialResult, write_history
-from harness.oracle import BudgetedOracle
-from harness.seeding import name_entropy
-from harness.spec import Cell
-from harness.storage import Location, location
-from harness.store import local_artifact
-from methods.base import Exhausted
+from crystalbench.api import Exhausted, registry
+from crystalbench.harness.crystal import to_cif
+from crystalbench.harness.dataset import Dataset
+from crystalbench.harness.history import TRIALS_DIR, TrialResult, write_history
+from crystalbench.harness.oracle import BudgetedOracle
+from crystalbench.harness.seeding import name_entropy
+from crystalbench.harness.spec import Cell
+from crystalbench.harness.storage import Location, location
+from crystalbench.harness.store import local_artifact
 
 FLUSH_SECONDS = 5.0
 REPORT_SECONDS = 1.0
@@ -117,7 +116,7 @@ def _loop(
 
     method = registry.get_method(cell.method)(**cell.method_params)
     artifact = ctx.method_artifacts.get(method_artifact_key(cell.method_label, cell.task))
-    method.setup(problem, local_artifact(artifact) if artifact else None, trial_rng(cell))
+    method.setup(problem.view(), local_artifact(artifact) if artifact else None, trial_rng(cell))
 
     oracle = BudgetedOracle(problem.oracle, cell.budget, problem.invalid_penalty)
     if report is not None:  # the trial has started: the tracker learns its direction before the first call

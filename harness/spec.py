@@ -18,10 +18,10 @@ from typing import Any
 
 import yaml
 
-from harness import registry
-from harness.errors import UserError
-from harness.storage import location
-from harness.store import default_artifact_root
+from crystalbench.api import registry
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.storage import location
+from crystalbench.harness.store import default_artifact_root
 
 TOP_KEYS = {
     "suite",

@@ -21,7 +21,7 @@ from pathlib import Path
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from harness.errors import UserError
+from crystalbench.harness.errors import UserError
 
 Where = str | os.PathLike
 """A plain path, a ``file://`` URI or any fsspec URI."""

@@ -34,8 +34,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import __version__
-from harness.storage import Location, Where, location
+from crystalbench import __version__
+from crystalbench.harness.storage import Location, Where, location
 
 KEY_FILE = "key.json"
 DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")

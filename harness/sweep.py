@@ -26,18 +26,19 @@ from ray import tune
 from ray.tune.trainable.function_trainable import wrap_function
 from tqdm import tqdm
 
-from harness import __version__, registry
-from harness.console import LOG_EVERY_S, phase, say
-from harness.dataset import Dataset, bundled_path, file_digest
-from harness.errors import UserError
-from harness.history import RESULT_FILE, SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult
-from harness.judging import judge_run
-from harness.report import write_report
-from harness.runner import TrialContext, method_artifact_key, run_cell
-from harness.spec import Cell, SkippedCell, Spec
-from harness.storage import Location, location
-from harness.store import ArtifactStore, local_artifact
-from harness.tracking import Tracker, TrialRun, run_name, tracking_uri
+from crystalbench import __version__
+from crystalbench.api import registry
+from crystalbench.harness.console import LOG_EVERY_S, phase, say
+from crystalbench.harness.dataset import Dataset, bundled_path, file_digest
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.history import RESULT_FILE, SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult
+from crystalbench.harness.judging import judge_run
+from crystalbench.harness.report import write_report
+from crystalbench.harness.runner import TrialContext, method_artifact_key, run_cell
+from crystalbench.harness.spec import Cell, SkippedCell, Spec
+from crystalbench.harness.storage import Location, location
+from crystalbench.harness.store import ArtifactStore, local_artifact
+from crystalbench.harness.tracking import Tracker, TrialRun, run_name, tracking_uri
 
 
 @dataclass

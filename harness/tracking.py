@@ -24,9 +24,9 @@ import polars as pl
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
-from harness.crystal import from_cif
-from harness.history import HISTORY_FILE, TrialResult, read_history
-from harness.storage import Location, Where, location
+from crystalbench.harness.crystal import from_cif
+from crystalbench.harness.history import HISTORY_FILE, TrialResult, read_history
+from crystalbench.harness.storage import Location, Where, location
 
 QUALITY_FILES = ("quality.json", "metrics.json")
 """What a method's prepare step may write about the artifact's quality (see methods/*/quality.py)."""

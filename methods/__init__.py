@@ -1,6 +1,5 @@
-"""Optimisers, one module per method family; importing this package registers them all."""
+"""The built-in optimisers, one folder or module per method family (docs/architecture.md).
 
-from methods import crystal_lsbo, database, random_search  # noqa: F401
-from methods.cdvae import cdvae  # noqa: F401
-from methods.ftcp import ftcp_local, ftcp_random  # noqa: F401
-from methods.lcom import lcom, sl  # noqa: F401
+Each is declared as a ``crystalbench.methods`` entry point in pyproject.toml and imported
+only when a spec or ``crystalbench list`` first names it.
+"""

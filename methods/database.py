@@ -11,12 +11,9 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
-from harness.registry import register_method
-from methods.base import Exhausted, Method
-from tasks.base import Problem
+from crystalbench.api import Exhausted, Method, Problem
 
 
-@register_method
 class Database(Method):
     """Every dataset crystal, in a random order fixed by the trial's seed.
 

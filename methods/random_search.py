@@ -15,15 +15,10 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from harness import registry
-from harness.dataset import Dataset
-from harness.registry import register_method
-from harness.store import ArtifactStore
-from methods.crystal_lsbo.stack_method import StackMethod
-from tasks.base import Problem
+from crystalbench.api import ArtifactStore, Dataset, Problem, capabilities, registry
+from crystalbench.methods.crystal_lsbo.stack_method import StackMethod
 
 
-@register_method
 class RandomSearch(StackMethod):
     """Each ask draws ``n`` fresh candidates; tell ignores the values."""
 
@@ -31,7 +26,7 @@ class RandomSearch(StackMethod):
 
     @classmethod
     def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path | None:
-        if registry.get_task(task).samples_structures:
+        if capabilities.SAMPLES_STRUCTURES in registry.get_task(task).offers:
             return None
         return super().prepare(store, dataset, params, task)
 

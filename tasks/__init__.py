@@ -1,4 +1,5 @@
-"""Tasks, one module per task; importing this package registers them all."""
+"""The built-in tasks, one module or folder per task (docs/architecture.md).
 
-from tasks import electronegativity, formation_energy  # noqa: F401
-from tasks.csp import task as csp26  # noqa: F401
+Each is declared as a ``crystalbench.tasks`` entry point in pyproject.toml and imported
+only when a spec or ``crystalbench list`` first names it.
+"""

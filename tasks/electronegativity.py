@@ -17,11 +17,8 @@ from typing import ClassVar
 import numpy as np
 from pymatgen.core import Composition, Structure
 
-from harness.dataset import Dataset
-from harness.registry import register_task
-from harness.store import ArtifactStore
-from tasks.base import Problem, Task
-from tasks.labelled import (
+from crystalbench.api import ArtifactStore, Dataset, Problem, Task, capabilities
+from crystalbench.tasks.labelled import (
     ValidOracle,
     build_problem,
     check_problem_name,
@@ -51,11 +48,11 @@ def electronegativity_values(structures: list[Structure]) -> np.ndarray:
     return np.array([mean_electronegativity(s.composition) for s in structures], dtype=float)
 
 
-@register_task
 class Electronegativity(Task):
     """One problem, ``electronegativity``: maximise the mean electronegativity, top-``n_initial`` dataset start."""
 
     name: ClassVar[str] = "electronegativity"
+    offers: ClassVar[frozenset[str]] = frozenset({capabilities.LABELLED_TRAINING_SET, capabilities.OPEN_COMPOSITION})
     direction: ClassVar[str] = "max"
 
     def __init__(self, n_initial: int = 100):

@@ -27,11 +27,8 @@ import numpy as np
 import xgboost as xgb
 from pymatgen.core import Structure
 
-from harness.dataset import Dataset
-from harness.registry import register_task
-from harness.store import ArtifactStore
-from tasks.base import Problem, Task
-from tasks.labelled import (
+from crystalbench.api import ArtifactStore, Dataset, Problem, Task, capabilities
+from crystalbench.tasks.labelled import (
     ValidOracle,
     build_problem,
     check_problem_name,
@@ -40,7 +37,7 @@ from tasks.labelled import (
     load_dataset_values,
     save_dataset_values,
 )
-from tasks.structure_features import FEATURE_NAMES, FEATURE_VERSION, featurise
+from crystalbench.tasks.structure_features import FEATURE_NAMES, FEATURE_VERSION, featurise
 
 LABEL = "formation_energy_per_atom"
 MODEL_FILE = "model.ubj"
@@ -76,7 +73,6 @@ def split_indices(n: int, seed: int, test_fraction: float = TEST_FRACTION) -> tu
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
 
 
-@register_task
 class FormationEnergy(Task):
     """One problem, ``formation_energy``: minimise the proxy's predicted formation energy per atom.
 
@@ -94,6 +90,7 @@ class FormationEnergy(Task):
     """
 
     name: ClassVar[str] = "formation_energy"
+    offers: ClassVar[frozenset[str]] = frozenset({capabilities.LABELLED_TRAINING_SET, capabilities.OPEN_COMPOSITION})
     direction: ClassVar[str] = "min"
 
     def __init__(

@@ -18,11 +18,17 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
-from harness.crystal import is_valid
-from harness.dataset import Dataset
-from harness.errors import UserError
-from harness.store import ArtifactStore
-from tasks.base import Direction, Oracle, Problem, initial_set, invalid_penalty
+from crystalbench.api import (
+    ArtifactStore,
+    Dataset,
+    Direction,
+    Oracle,
+    Problem,
+    UserError,
+    initial_set,
+    invalid_penalty,
+    is_valid,
+)
 
 ValueFunction = Callable[[list[Structure]], np.ndarray]
 """Batched values of crystals already known to be valid: ``structures (n,) -> values (n,)``."""

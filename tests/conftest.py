@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import ray
 
-from harness.dataset import Dataset, bundled_path, read_table
+from crystalbench.harness.dataset import Dataset, bundled_path, read_table
 from tests.helpers import REPO, S3_BUCKET, free_port, start_mlflow_server, stop_process_group
 
 EXIT_STATUS = pytest.StashKey[int]()
@@ -69,10 +69,10 @@ def local_ray():
 @pytest.fixture(scope="session")
 def trial_context(small_dataset_csv, tmp_path_factory):
     """A TrialContext over the small dataset with both property tasks prepared (no Ray needed)."""
-    from harness import registry
-    from harness.dataset import Dataset
-    from harness.runner import TrialContext
-    from harness.store import ArtifactStore
+    from crystalbench.api import registry
+    from crystalbench.harness.dataset import Dataset
+    from crystalbench.harness.runner import TrialContext
+    from crystalbench.harness.store import ArtifactStore
 
     registry.load(["tests.plugins.methods"])
     root = tmp_path_factory.mktemp("context")

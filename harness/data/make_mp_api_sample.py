@@ -26,8 +26,8 @@ from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 from pymatgen.symmetry.groups import SpaceGroup
 
-from harness.crystal import from_cif
-from harness.dataset import bundled_path, read_table
+from crystalbench.harness.crystal import from_cif
+from crystalbench.harness.dataset import bundled_path, read_table
 
 N_GOOD = 6
 OUT = Path(__file__).with_name("mp_api_sample.json")

@@ -4,7 +4,7 @@
 to latents and decodes latents with fixed atom types back to crystals.
 """
 
-from methods.cdvae.artifact import prepare_cdvae
-from methods.cdvae.model import CdvaeModel, default_device
+from crystalbench.methods.cdvae.artifact import prepare_cdvae
+from crystalbench.methods.cdvae.model import CdvaeModel, default_device
 
 __all__ = ["CdvaeModel", "default_device", "prepare_cdvae"]

@@ -9,7 +9,7 @@ two atoms closer than 0.5 Å). ``metrics.json`` holds the training time. The
 key names the training-data index artifact, whose path is itself a content
 hash of every compound's set, so a rebuilt set retrains the model.
 
-    python -m methods.cdvae.artifact [--artifacts DIR] [--params JSON]
+    python -m crystalbench.methods.cdvae.artifact [--artifacts DIR] [--params JSON]
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ import torch
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 
-from harness.store import ArtifactStore, default_artifact_root
-from methods.cdvae.config import CdvaeConfig
-from methods.cdvae.model import CdvaeModel, default_device
-from methods.cdvae.training import split, train
-from tasks.csp.training_data import load_training_data, prepare_training_data
+from crystalbench.api import ArtifactStore, default_artifact_root
+from crystalbench.methods.cdvae.config import CdvaeConfig
+from crystalbench.methods.cdvae.model import CdvaeModel, default_device
+from crystalbench.methods.cdvae.training import split, train
+from crystalbench.tasks.csp.training_data import load_training_data, prepare_training_data
 
 ARTIFACT_KIND = "cdvae"
 ARTIFACT_VERSION = 2

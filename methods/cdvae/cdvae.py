@@ -17,22 +17,17 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from harness.dataset import Dataset
-from harness.registry import register_method
-from harness.store import ArtifactStore
-from methods.base import Method
-from methods.cdvae.artifact import prepare_cdvae
-from methods.cdvae.config import CdvaeConfig
-from methods.cdvae.model import CdvaeModel, default_device
-from tasks.base import Problem
+from crystalbench.api import ArtifactStore, Dataset, Method, Problem, capabilities
+from crystalbench.methods.cdvae.artifact import prepare_cdvae
+from crystalbench.methods.cdvae.config import CdvaeConfig
+from crystalbench.methods.cdvae.model import CdvaeModel, default_device
 
 
-@register_method
 class Cdvae(Method):
     """``model``: ``CdvaeConfig`` overrides (e.g. ``{epochs: 50}``); equal ``model`` parameters share one trained model."""
 
     name = "cdvae"
-    compatible_tasks = frozenset({"csp26"})
+    requires = frozenset({capabilities.FIXED_COMPOSITION})
 
     def __init__(self, model: dict | None = None):
         super().__init__()

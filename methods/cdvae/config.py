@@ -12,8 +12,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from harness.errors import UserError
-from tasks.csp.compounds import COMPOUNDS
+from crystalbench.api import UserError
+from crystalbench.tasks.csp.compounds import COMPOUNDS
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ import torch
 from pymatgen.core import Lattice, Structure
 from torch import nn
 
-from harness.crystal import is_physically_valid
-from methods.cdvae.config import CdvaeConfig
-from methods.cdvae.graph import (
+from crystalbench.api import is_physically_valid
+from crystalbench.methods.cdvae.config import CdvaeConfig
+from crystalbench.methods.cdvae.graph import (
     CrystalBatch,
     atomic_numbers,
     batch_of,
@@ -28,7 +28,7 @@ from methods.cdvae.graph import (
     radius_edges,
     structures_of,
 )
-from methods.cdvae.networks import Encoder, LatticeHead, ScoreNetwork
+from crystalbench.methods.cdvae.networks import Encoder, LatticeHead, ScoreNetwork
 
 WEIGHTS_FILE = "model.pt"
 CONFIG_FILE = "config.json"

@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from methods.cdvae.graph import CrystalBatch, Edges
+from crystalbench.methods.cdvae.graph import CrystalBatch, Edges
 
 MAX_Z = 100
 

@@ -17,14 +17,14 @@ import time
 import torch
 from pymatgen.core import Structure
 
-from methods.cdvae.config import CdvaeConfig
-from methods.cdvae.graph import (
+from crystalbench.methods.cdvae.config import CdvaeConfig
+from crystalbench.methods.cdvae.graph import (
     CrystalBatch,
     batch_of,
     lattice_parameters,
     minimum_image,
 )
-from methods.cdvae.model import CdvaeModel, canonical, default_device
+from crystalbench.methods.cdvae.model import CdvaeModel, canonical, default_device
 
 LATTICE_WEIGHT = 10.0
 COORD_WEIGHT = 10.0

@@ -4,5 +4,3 @@
 property tasks, ``random_search`` (``methods/random_search.py``) share one trained
 stack, built once per content hash by ``prepare`` (see ``latent_space.py``).
 """
-
-from methods.crystal_lsbo import lsbo  # noqa: F401

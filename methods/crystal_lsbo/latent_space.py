@@ -21,11 +21,10 @@ import torch
 from pymatgen.core import Structure
 from torch import Tensor
 
-from harness.dataset import Dataset
-from harness.store import ArtifactStore
-from methods.crystal_lsbo.representation import N_CLASSES, P1Arrays, decode_arrays, encode_structures
-from methods.crystal_lsbo.training import Consistency, seeded, train_vae
-from methods.crystal_lsbo.vaes import CombinedVAE, CoordinateVAE, ElementVAE, LatticeVAE, VAE
+from crystalbench.api import ArtifactStore, Dataset
+from crystalbench.methods.crystal_lsbo.representation import N_CLASSES, P1Arrays, decode_arrays, encode_structures
+from crystalbench.methods.crystal_lsbo.training import Consistency, seeded, train_vae
+from crystalbench.methods.crystal_lsbo.vaes import VAE, CombinedVAE, CoordinateVAE, ElementVAE, LatticeVAE
 
 PARTS = ("lattice", "coordinate", "element")
 STACK_VERSION = 1
@@ -258,7 +257,7 @@ def _build_parts(directory: Path, dataset: Dataset, config: StackConfig) -> None
 
 
 def _build_stack(directory: Path, parts_dir: Path, dataset: Dataset, config: StackConfig) -> None:
-    from methods.crystal_lsbo.quality import latent_quality
+    from crystalbench.methods.crystal_lsbo.quality import latent_quality
 
     start = time.perf_counter()
     parts_meta = json.loads((parts_dir / "parts.json").read_text())

@@ -14,21 +14,19 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from harness.registry import register_method
-from methods.crystal_lsbo.bo import BOSettings, LatentBO
-from methods.crystal_lsbo.latent_space import PARTS, load_training_data
-from methods.crystal_lsbo.representation import P1Arrays, encode_structures
-from methods.crystal_lsbo.stack_method import StackMethod
-from methods.crystal_lsbo.training import Consistency
-from tasks.base import Problem
+from crystalbench.api import Problem, capabilities
+from crystalbench.methods.crystal_lsbo.bo import BOSettings, LatentBO
+from crystalbench.methods.crystal_lsbo.latent_space import PARTS, load_training_data
+from crystalbench.methods.crystal_lsbo.representation import P1Arrays, encode_structures
+from crystalbench.methods.crystal_lsbo.stack_method import StackMethod
+from crystalbench.methods.crystal_lsbo.training import Consistency
 
 
-@register_method
 class CrystalLSBO(StackMethod):
     """Crystal-Standard-LSBO: the stack stays fixed; the GP grows by one point per iteration."""
 
     name = "crystal_lsbo"
-    compatible_tasks = frozenset({"formation_energy", "electronegativity"})
+    requires = frozenset({capabilities.OPEN_COMPOSITION})
     """The stack decodes any composition of the dataset; a fixed-composition task (csp26) is out of its reach."""
 
     def __init__(self, stack: dict | None = None, bound: float = 3.0, refit_every: int = BOSettings.refit_every,
@@ -59,7 +57,6 @@ class CrystalLSBO(StackMethod):
         self.crystals.extend(structures)
 
 
-@register_method
 class CrystalLCALSBO(CrystalLSBO):
     """Crystal-LCA-LSBO: when a proposal beats τ, retrain all four VAEs (a per-trial copy) with the LCL term.
 

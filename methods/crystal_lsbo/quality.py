@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from harness.crystal import MIN_DISTANCE_A, is_charge_neutral
-from methods.crystal_lsbo.latent_space import LatentSpace
-from methods.crystal_lsbo.representation import EMPTY, P1Arrays
+from crystalbench.api import MIN_DISTANCE_A, is_charge_neutral
+from crystalbench.methods.crystal_lsbo.latent_space import LatentSpace
+from crystalbench.methods.crystal_lsbo.representation import EMPTY, P1Arrays
 
 
 def prior_validity(space: LatentSpace, n: int, rng: np.random.Generator) -> dict[str, float]:

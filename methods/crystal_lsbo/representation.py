@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from pymatgen.core import Element, Lattice, Structure
 
-from harness.crystal import is_valid
+from crystalbench.api import is_valid
 
 MAX_Z = 100
 VOCABULARY: tuple[str, ...] = ("",) + tuple(Element.from_Z(z).symbol for z in range(1, MAX_Z + 1))

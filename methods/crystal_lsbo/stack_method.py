@@ -6,11 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.dataset import Dataset
-from harness.store import ArtifactStore
-from methods.base import Method
-from methods.crystal_lsbo.latent_space import LatentSpace, StackConfig, prepare_stack
-from tasks.base import Problem
+from crystalbench.api import ArtifactStore, Dataset, Method, Problem
+from crystalbench.methods.crystal_lsbo.latent_space import LatentSpace, StackConfig, prepare_stack
 
 
 class StackMethod(Method):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from methods.crystal_lsbo.vaes import VAE
+from crystalbench.methods.crystal_lsbo.vaes import VAE
 
 
 def seeded(seed: int, build: Callable[[], VAE]) -> VAE:

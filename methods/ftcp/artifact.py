@@ -16,11 +16,10 @@ from pathlib import Path
 
 import torch
 
-from harness.dataset import Dataset
-from harness.store import ArtifactStore
-from methods.ftcp.latent_space import LatentSpace
-from methods.ftcp.quality import measure
-from methods.ftcp.training import MinMax, TrainingConfig, featurise, split, train
+from crystalbench.api import ArtifactStore, Dataset
+from crystalbench.methods.ftcp.latent_space import LatentSpace
+from crystalbench.methods.ftcp.quality import measure
+from crystalbench.methods.ftcp.training import MinMax, TrainingConfig, featurise, split, train
 
 ARTIFACT_KIND = "ftcp_vae"
 ARTIFACT_VERSION = 2

@@ -8,13 +8,10 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
-from harness.dataset import Dataset
-from harness.store import ArtifactStore
-from methods.base import Method
-from methods.ftcp import artifact
-from methods.ftcp.latent_space import LatentSpace
-from methods.ftcp.training import TrainingConfig
-from tasks.base import Problem
+from crystalbench.api import ArtifactStore, Dataset, Method, Problem, capabilities
+from crystalbench.methods.ftcp import artifact
+from crystalbench.methods.ftcp.latent_space import LatentSpace
+from crystalbench.methods.ftcp.training import TrainingConfig
 
 
 class FTCPMethod(Method):
@@ -24,7 +21,7 @@ class FTCPMethod(Method):
     equal ``vae`` parameters share one trained model.
     """
 
-    compatible_tasks = frozenset({"formation_energy", "electronegativity"})
+    requires = frozenset({capabilities.OPEN_COMPOSITION})
 
     def __init__(self, vae: dict | None = None):
         super().__init__()

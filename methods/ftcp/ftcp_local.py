@@ -19,15 +19,13 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
-from harness.registry import register_method
-from methods.ftcp.base import FTCPMethod
-from tasks.base import Problem
+from crystalbench.api import Problem
+from crystalbench.methods.ftcp.base import FTCPMethod
 
 LOCAL_SCALE = 0.6
 """Standard deviation of the latent perturbation (``Lp_scale`` in the FTCP reference code)."""
 
 
-@register_method
 class FTCPLocal(FTCPMethod):
     """z = centre + scale · N(0, I); the centre follows the best crystal found."""
 

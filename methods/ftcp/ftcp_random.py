@@ -10,12 +10,10 @@ from __future__ import annotations
 import numpy as np
 from pymatgen.core import Structure
 
-from harness.registry import register_method
-from methods.ftcp.base import FTCPMethod
-from methods.ftcp.latent_space import SEARCH_BOUND
+from crystalbench.methods.ftcp.base import FTCPMethod
+from crystalbench.methods.ftcp.latent_space import SEARCH_BOUND
 
 
-@register_method
 class FTCPRandom(FTCPMethod):
     """z ~ U[-bound, bound]^d for every proposal; ``bound`` defaults to the LSBO box, 3."""
 

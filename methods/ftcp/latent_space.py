@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from methods.ftcp.representation import Layout, decode, encode
-from methods.ftcp.training import MinMax, TrainingConfig
-from methods.ftcp.vae import FTCPVAE
+from crystalbench.methods.ftcp.representation import Layout, decode, encode
+from crystalbench.methods.ftcp.training import MinMax, TrainingConfig
+from crystalbench.methods.ftcp.vae import FTCPVAE
 
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "config.json"

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.crystal import is_physically_plausible
-from methods.ftcp.elements import MAX_Z
-from methods.ftcp.latent_space import SEARCH_BOUND, LatentSpace
-from methods.ftcp.representation import OCCUPANCY_THRESHOLD, decode
-from methods.ftcp.training import PROPERTIES, TrainingConfig
-
+from crystalbench.api import is_physically_plausible
+from crystalbench.methods.ftcp.elements import MAX_Z
+from crystalbench.methods.ftcp.latent_space import SEARCH_BOUND, LatentSpace
+from crystalbench.methods.ftcp.representation import OCCUPANCY_THRESHOLD, decode
+from crystalbench.methods.ftcp.training import PROPERTIES, TrainingConfig
 
 
 def valid_rates(space: LatentSpace, z: np.ndarray) -> tuple[float, float]:

@@ -42,8 +42,8 @@ from functools import cached_property
 import numpy as np
 from pymatgen.core import Element, Lattice, Structure
 
-from harness.crystal import is_valid
-from methods.ftcp.elements import MAX_Z, PROPERTY_NAMES, SYMBOLS, property_matrix
+from crystalbench.api import is_valid
+from crystalbench.methods.ftcp.elements import MAX_Z, PROPERTY_NAMES, SYMBOLS, property_matrix
 
 OCCUPANCY_THRESHOLD = 0.05
 """A site is occupied when its largest occupancy value is at least this (FTCP reference code)."""

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from harness.dataset import Dataset
-from methods.ftcp.representation import Layout, encode
-from methods.ftcp.vae import FTCPVAE, vae_loss
+from crystalbench.api import Dataset
+from crystalbench.methods.ftcp.representation import Layout, encode
+from crystalbench.methods.ftcp.vae import FTCPVAE, vae_loss
 
 PROPERTIES = ("formation_energy_per_atom", "band_gap")
 LR_DROPS = (50, 100)

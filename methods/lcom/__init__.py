@@ -4,5 +4,3 @@
 (``codec``): the Crystal-LSBO Combined-VAE on the property tasks, the CD-VAE on
 csp26. The trained surrogate is a prepare artifact (``artifact``).
 """
-
-from methods.lcom import lcom, sl  # noqa: F401

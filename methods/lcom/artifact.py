@@ -32,23 +32,20 @@ from typing import Literal
 import numpy as np
 import torch
 
-from harness.dataset import Dataset
-from harness.errors import UserError
-from harness.store import ArtifactStore
-from methods.cdvae import prepare_cdvae
-from methods.cdvae.config import CdvaeConfig
-from methods.crystal_lsbo.latent_space import StackConfig, prepare_stack
-from methods.lcom.cdvae_codec import CdvaeCodec
-from methods.lcom.codec import LatentCodec
-from methods.lcom.combined_codec import CombinedVAECodec
-from methods.lcom.surrogate import Surrogate, energy_sign
-from methods.lcom.training import Conservatism, over_estimation_gap, train_surrogate
-from methods.lcom.training_set import (
+from crystalbench.api import ArtifactStore, Dataset, Problem, UserError
+from crystalbench.methods.cdvae import prepare_cdvae
+from crystalbench.methods.cdvae.config import CdvaeConfig
+from crystalbench.methods.crystal_lsbo.latent_space import StackConfig, prepare_stack
+from crystalbench.methods.lcom.cdvae_codec import CdvaeCodec
+from crystalbench.methods.lcom.codec import LatentCodec
+from crystalbench.methods.lcom.combined_codec import CombinedVAECodec
+from crystalbench.methods.lcom.surrogate import Surrogate, energy_sign
+from crystalbench.methods.lcom.training import Conservatism, over_estimation_gap, train_surrogate
+from crystalbench.methods.lcom.training_set import (
     TrainingSet,
     csp_training_set,
     property_training_set,
 )
-from tasks.base import Problem
 
 ARTIFACT_KIND = "lcom_surrogate"
 ARTIFACT_VERSION = 1

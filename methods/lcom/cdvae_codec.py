@@ -8,8 +8,8 @@ import torch
 from pymatgen.core import Structure
 from torch import Tensor
 
-from methods.cdvae import CdvaeModel
-from methods.lcom.composition import MAX_Z, element_fractions
+from crystalbench.methods.cdvae import CdvaeModel
+from crystalbench.methods.lcom.composition import MAX_Z, element_fractions
 
 
 class CdvaeCodec:

@@ -8,7 +8,7 @@ import torch
 from pymatgen.core import Structure
 from torch import Tensor
 
-from methods.crystal_lsbo.latent_space import LatentSpace
+from crystalbench.methods.crystal_lsbo.latent_space import LatentSpace
 
 
 class CombinedVAECodec:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from methods.lcom.surrogate import Surrogate
+from crystalbench.methods.lcom.surrogate import Surrogate
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,10 @@ Optimisation and proposals as in ``optimiser``.
 
 from __future__ import annotations
 
-from harness.registry import register_method
-from methods.lcom.optimiser import LatentOptimiser
-from methods.lcom.training import Conservatism
+from crystalbench.methods.lcom.optimiser import LatentOptimiser
+from crystalbench.methods.lcom.training import Conservatism
 
 
-@register_method
 class Lcom(LatentOptimiser):
     """LCOM. Parameters beyond ``LatentOptimiser``'s: the conservative term's settings.
 

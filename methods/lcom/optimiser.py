@@ -34,29 +34,24 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from harness.crystal import to_cif
-from harness.dataset import Dataset
-from harness.errors import UserError
-from harness.store import ArtifactStore
-from methods.base import Method
-from methods.cdvae.config import CdvaeConfig
-from methods.crystal_lsbo.latent_space import StackConfig
-from methods.lcom.artifact import (
+from crystalbench.api import ArtifactStore, Dataset, Method, Problem, UserError, capabilities, to_cif
+from crystalbench.methods.cdvae.config import CdvaeConfig
+from crystalbench.methods.crystal_lsbo.latent_space import StackConfig
+from crystalbench.methods.lcom.artifact import (
     SurrogateConfig,
     check_problem,
     load_latent,
     prepare_surrogate,
 )
-from methods.lcom.descent import descend
-from methods.lcom.surrogate import Surrogate
-from methods.lcom.training import Conservatism
-from tasks.base import Problem
+from crystalbench.methods.lcom.descent import descend
+from crystalbench.methods.lcom.surrogate import Surrogate
+from crystalbench.methods.lcom.training import Conservatism
 
 
 class LatentOptimiser(Method):
     """Gradient descent from a start's latent on a surrogate trained by ``prepare`` (loss chosen by the subclass)."""
 
-    compatible_tasks: ClassVar[frozenset[str]] = frozenset({"csp26", "formation_energy", "electronegativity"})
+    requires: ClassVar[frozenset[str]] = frozenset({capabilities.LABELLED_TRAINING_SET})
 
     def __init__(self, steps: int = 50, step_size: float = 0.05, restart_noise: float = 0.5, path_every: int = 0,
                  surrogate: dict | None = None, stack: dict | None = None, cdvae: dict | None = None):

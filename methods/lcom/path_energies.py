@@ -9,7 +9,7 @@ crystal), as ``path_energies.csv``, a per-method mean table
 ``path_energies.md`` and the Fig. 2-style plot ``path_energies.png`` in the
 run's report directory.
 
-    python -m methods.lcom.path_energies RUN_DIR
+    python -m crystalbench.methods.lcom.path_energies RUN_DIR
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from harness.crystal import from_cif
-from harness.history import read_results
-from tasks.csp.energy_models import get_energy_model
+from crystalbench.api import from_cif, read_results
+from crystalbench.tasks.csp.energy_models import get_energy_model
 
 REPORT_DIR = "report"
 

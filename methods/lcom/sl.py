@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from harness.registry import register_method
-from methods.lcom.optimiser import LatentOptimiser
+from crystalbench.methods.lcom.optimiser import LatentOptimiser
 
 
-@register_method
 class Sl(LatentOptimiser):
     """The SL baseline: same latent space, surrogate architecture, optimiser and proposals as ``lcom``."""
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from tasks.base import Direction
+from crystalbench.api import Direction
 
 WEIGHTS_FILE = "surrogate.pt"
 META_FILE = "surrogate.json"

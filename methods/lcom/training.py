@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from methods.lcom.descent import descend
-from methods.lcom.surrogate import Surrogate
+from crystalbench.methods.lcom.descent import descend
+from crystalbench.methods.lcom.surrogate import Surrogate
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from harness import registry
-from harness.dataset import Dataset
-from harness.store import ArtifactStore
-from methods.lcom.codec import LatentCodec
-from tasks.base import Direction
-from tasks.csp.training_data import load_training_data, prepare_training_data
-from tasks.labelled import load_dataset_values
+from crystalbench.api import ArtifactStore, Dataset, Direction, registry
+from crystalbench.methods.lcom.codec import LatentCodec
+from crystalbench.tasks.csp.training_data import load_training_data, prepare_training_data
+from crystalbench.tasks.labelled import load_dataset_values
 
 ENCODE_BATCH = 256
 

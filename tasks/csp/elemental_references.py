@@ -1,6 +1,6 @@
 """Elemental reference energies for csp26 formation energies, one set per energy model.
 
-    python -m tasks.csp.elemental_references --model chgnet|m3gnet|gpaw
+    python -m crystalbench.tasks.csp.elemental_references --model chgnet|m3gnet|gpaw
 
 relaxes each element's reference with that model and writes
 ``data/elemental_<model>.json`` (energy per atom, relaxed structure as CIF).
@@ -41,10 +41,10 @@ from ase.build import bulk
 from pymatgen.core import Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from harness.errors import UserError
-from tasks.csp import shipped_json
-from tasks.csp.compounds import graphite, reference
-from tasks.csp.energy_models import (
+from crystalbench.api import UserError
+from crystalbench.tasks.csp import shipped_json
+from crystalbench.tasks.csp.compounds import graphite, reference
+from crystalbench.tasks.csp.energy_models import (
     ENERGY_MODELS,
     EnergyModel,
     Relaxation,
@@ -99,7 +99,7 @@ def _s8() -> Structure:
 
 def relax_element(model: EnergyModel, element: str) -> Relaxation:
     """Relax one element's reference with ``model`` (GPAW: lattice/bond scan; MLIPs: FIRE)."""
-    from tasks.csp.lattice_scan import scan_relax
+    from crystalbench.tasks.csp.lattice_scan import scan_relax
 
     structure, molecule = elemental_structure(element)
     if model.name == "gpaw":
@@ -133,7 +133,7 @@ def elemental_energies(model_name: str) -> dict[str, float]:
     """Element -> relaxed reference energy per atom (eV) under the named model, from the shipped data."""
     path = path_for(model_name)
     if not path.exists():
-        raise UserError(f"no elemental references for {model_name}; run: python -m tasks.csp.elemental_references --model {model_name}")
+        raise UserError(f"no elemental references for {model_name}; run: python -m crystalbench.tasks.csp.elemental_references --model {model_name}")
     entries = json.loads(path.read_text())["elements"]
     return {element: entry["energy_per_atom"] for element, entry in entries.items() if entry["energy_per_atom"] is not None}
 
@@ -146,7 +146,7 @@ def compute(model: EnergyModel, elements: tuple[str, ...] = ELEMENTS) -> Path:
     path = path_for(model.name)
     default = {
         "model": model.name,
-        "regenerate": f"python -m tasks.csp.elemental_references --model {model.name}",
+        "regenerate": f"python -m crystalbench.tasks.csp.elemental_references --model {model.name}",
         "elements": {},
     }
     for element in elements:

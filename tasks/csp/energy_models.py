@@ -44,7 +44,7 @@ from ase.optimize import FIRE
 from pymatgen.core import Composition, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from harness.errors import UserError
+from crystalbench.api import UserError
 
 ENERGY_MODELS: tuple[str, ...] = ("chgnet", "m3gnet", "gpaw")
 M3GNET_DIR = Path(__file__).parent / "models" / "M3GNet-MatPES-PBE-v2025.1-PES"
@@ -222,7 +222,7 @@ def formation_energy_per_atom(model: EnergyModel, structure: Structure, energy_p
 
 def formation_energy(model_name: str, composition: Composition, energy_per_atom: float) -> float:
     """``formation_energy_per_atom`` by model name, for callers that hold energies but no loaded model."""
-    from tasks.csp.elemental_references import elemental_energies
+    from crystalbench.tasks.csp.elemental_references import elemental_energies
 
     references = elemental_energies(model_name)
     fractions = Composition(composition).fractional_composition

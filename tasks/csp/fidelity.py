@@ -1,6 +1,6 @@
 """Oracle fidelity: does an energy model put each compound's experimental ground state lowest?
 
-    python -m tasks.csp.fidelity --model chgnet|m3gnet|gpaw [--compounds NaCl ZnO ...]
+    python -m crystalbench.tasks.csp.fidelity --model chgnet|m3gnet|gpaw [--compounds NaCl ZnO ...]
 
 relaxes the candidate polymorphs of each compound (``compounds.polymorphs``) with
 the model and writes ``data/fidelity_<model>.json`` after every compound, so an
@@ -26,19 +26,19 @@ from pathlib import Path
 
 from pymatgen.core import Composition, Structure
 
-from harness.history import atomic_write_text
-from tasks.csp import shipped_json
-from tasks.csp.compounds import COMPOUNDS, polymorphs, reference
-from tasks.csp.elemental_references import compute as compute_elements
-from tasks.csp.energy_models import (
+from crystalbench.api import atomic_write_text
+from crystalbench.tasks.csp import shipped_json
+from crystalbench.tasks.csp.compounds import COMPOUNDS, polymorphs, reference
+from crystalbench.tasks.csp.elemental_references import compute as compute_elements
+from crystalbench.tasks.csp.energy_models import (
     ENERGY_MODELS,
     EnergyModel,
     Relaxation,
     formation_energy_per_atom,
     get_energy_model,
 )
-from tasks.csp.lattice_scan import scan_relax
-from tasks.csp.make_references import main as make_references
+from crystalbench.tasks.csp.lattice_scan import scan_relax
+from crystalbench.tasks.csp.make_references import main as make_references
 
 DATA = Path(__file__).parent / "data"
 REPORT = Path(__file__).resolve().parents[2] / "reports" / "csp26" / "fidelity.md"
@@ -67,7 +67,7 @@ def run(model: EnergyModel, compounds: tuple[str, ...] = COMPOUNDS) -> Path:
     path = path_for(model.name)
     default = {
         "model": model.name,
-        "regenerate": f"python -m tasks.csp.fidelity --model {model.name}",
+        "regenerate": f"python -m crystalbench.tasks.csp.fidelity --model {model.name}",
         "method": "lattice-constant scan at fixed shape (tasks/csp/lattice_scan.py)" if model.name == "gpaw"
         else f"FIRE + FrechetCellFilter, fmax {FMAX} eV/Å, at most {STEPS} steps",
         "compounds": {},
@@ -145,7 +145,7 @@ def write_report(path: Path = REPORT) -> None:
         "C and Si: diamond, graphite, lonsdaleite). *Experiment* counts compounds whose experimental",
         "ground state comes out lowest; *GPAW* counts agreement with the GPAW/PBE judge's lowest",
         "polymorph over the compounds the judge has covered. Regenerate with",
-        "`python -m tasks.csp.fidelity --model <name>` (MLIPs: FIRE + FrechetCellFilter relaxations;",
+        "`python -m crystalbench.tasks.csp.fidelity --model <name>` (MLIPs: FIRE + FrechetCellFilter relaxations;",
         "GPAW: lattice-constant scans at fixed prototype shape).",
         "",
         ("| model | experiment, all | experiment, 24 binaries | experiment within 5 meV/atom of lowest | "

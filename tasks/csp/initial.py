@@ -8,7 +8,7 @@ that does not converge keeps its last structure and says so).
 
 Seeds 0–9 of the default model are shipped in ``data/initial_<model>.json`` so
 sweeps do not pay for them; other seeds and models are generated on first use.
-Regenerate the shipped file with ``python -m tasks.csp.initial --model chgnet``.
+Regenerate the shipped file with ``python -m crystalbench.tasks.csp.initial --model chgnet``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
-from harness.seeding import name_entropy
-from tasks.csp.compounds import COMPOUNDS, reference
-from tasks.csp.random_structures import random_structure
+from crystalbench.api import name_entropy
+from crystalbench.tasks.csp.compounds import COMPOUNDS, reference
+from crystalbench.tasks.csp.random_structures import random_structure
 
 DATA = Path(__file__).with_name("data")
 SHIPPED_SEEDS = range(10)
@@ -73,7 +73,7 @@ def initial_structure(compound: str, seed: int, model: str) -> InitialStructure:
 
 def generate(compound: str, seed: int, model: str) -> InitialStructure:
     """A random P1 cell with the reference cell's atoms, relaxed with ``model``."""
-    from tasks.csp.energy_models import get_energy_model
+    from crystalbench.tasks.csp.energy_models import get_energy_model
 
     species = {el.symbol: int(n) for el, n in reference(compound).structure.composition.element_composition.items()}
     start = random_structure(species, initial_rng(compound, seed), space_group=1)

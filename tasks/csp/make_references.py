@@ -1,10 +1,10 @@
-"""Regenerate ``tasks/csp/data/references.json``: `python -m tasks.csp.make_references`.
+"""Regenerate ``tasks/csp/data/references.json``: `python -m crystalbench.tasks.csp.make_references`.
 
 The experimental side is the literature table below (prototype, room-temperature
 lattice constants, source per compound), typed in once from the references
 named; the judge side — which polymorph GPAW/PBE puts lowest, and that relaxed
 structure — is read from ``data/fidelity_gpaw.json`` when
-``python -m tasks.csp.fidelity --model gpaw`` has reached the compound, and left
+``python -m crystalbench.tasks.csp.fidelity --model gpaw`` has reached the compound, and left
 null otherwise. Re-run this module after the GPAW fidelity run has finished.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.history import atomic_write_text
+from crystalbench.api import atomic_write_text
 
 DATA = Path(__file__).parent / "data"
 
@@ -111,7 +111,7 @@ def main() -> None:
         }
     document = {
         "description": "Experimental ground-state structures of the csp26 compounds and the GPAW/PBE judge's lowest polymorph.",
-        "regenerate": "python -m tasks.csp.make_references",
+        "regenerate": "python -m crystalbench.tasks.csp.make_references",
         "judge": "GPAW PBE plane waves (tasks/csp/energy_models.py); judge_* is null until the GPAW fidelity run has reached the compound",
         "carbon": CARBON_CHOICE,
         "compounds": compounds,

@@ -3,7 +3,7 @@
 The reference of a compound under a model is the LOWER in that model's energy of
 (a) the experimental ground state and (b) the GPAW judge's lowest polymorph, each
 relaxed by the model itself. The rows are those of ``data/fidelity_<model>.json``
-(written by ``python -m tasks.csp.fidelity --model <model>``); the judge's
+(written by ``python -m crystalbench.tasks.csp.fidelity --model <model>``); the judge's
 polymorph comes from ``data/references.json``. Scoring against the lower of the
 two means a model is never asked to beat a structure it considers unreachable
 only because experiment and PBE disagree (LiCl, CsCl under PBE).
@@ -17,10 +17,10 @@ from functools import cache
 
 from pymatgen.core import Structure
 
-from harness.errors import UserError
-from tasks.csp.compounds import reference
-from tasks.csp.energy_models import ENERGY_MODELS, formation_energy
-from tasks.csp.fidelity import path_for
+from crystalbench.api import UserError
+from crystalbench.tasks.csp.compounds import reference
+from crystalbench.tasks.csp.energy_models import ENERGY_MODELS, formation_energy
+from crystalbench.tasks.csp.fidelity import path_for
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def reference_energy(compound: str, model: str) -> ReferenceEnergy:
     ref = reference(compound)
     rows = _rows(model).get(compound)
     if rows is None:
-        raise UserError(f"no {model} reference for {compound} yet; run: python -m tasks.csp.fidelity --model {model}")
+        raise UserError(f"no {model} reference for {compound} yet; run: python -m crystalbench.tasks.csp.fidelity --model {model}")
     candidates = [name for name in dict.fromkeys([ref.prototype, ref.judge_prototype])
                   if name is not None and rows.get(name, {}).get("energy_per_atom") is not None]
     if not candidates:

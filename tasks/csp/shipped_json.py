@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from harness.history import atomic_write_text
+from crystalbench.api import atomic_write_text
 
 
 @contextmanager

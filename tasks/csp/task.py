@@ -30,24 +30,20 @@ import numpy as np
 from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-from harness.dataset import Dataset
-from harness.errors import UserError
-from harness.registry import register_task
-from harness.store import ArtifactStore
-from tasks.base import Problem, Task
-from tasks.csp.compounds import COMPOUNDS, reference
-from tasks.csp.energy_models import (
+from crystalbench.api import ArtifactStore, Dataset, Problem, Task, UserError, capabilities
+from crystalbench.tasks.csp.compounds import COMPOUNDS, reference
+from crystalbench.tasks.csp.energy_models import (
     ENERGY_MODELS,
     EnergyModel,
     formation_energy_per_atom,
     get_energy_model,
 )
-from tasks.csp.energy_service import EnergyOracle, start_energy_services
-from tasks.csp.initial import initial_structure
-from tasks.csp.reference_table import reference_energy
-from tasks.csp.success import Verdict
-from tasks.csp.success import judge as judge_verdict
-from tasks.csp.training_data import load_training_data, prepare_training_data
+from crystalbench.tasks.csp.energy_service import EnergyOracle, start_energy_services
+from crystalbench.tasks.csp.initial import initial_structure
+from crystalbench.tasks.csp.reference_table import reference_energy
+from crystalbench.tasks.csp.success import Verdict
+from crystalbench.tasks.csp.success import judge as judge_verdict
+from crystalbench.tasks.csp.training_data import load_training_data, prepare_training_data
 
 INVALID_MARGIN = 10.0
 """eV/atom above the worst known energy: an invalid proposal must never look better than an unrelaxed
@@ -55,13 +51,15 @@ random candidate, which can sit several eV/atom above the relaxed structures."""
 GPAW_SYMPREC = 0.1
 
 
-@register_task
 class Csp26(Task):
     """26 problems, one per compound; minimise the energy per atom of the proposed structure."""
 
     name: ClassVar[str] = "csp26"
     default_budget: ClassVar[int] = 200
-    samples_structures: ClassVar[bool] = True
+    offers: ClassVar[frozenset[str]] = frozenset({
+        capabilities.LABELLED_TRAINING_SET, capabilities.FIXED_COMPOSITION, capabilities.SAMPLES_STRUCTURES,
+        capabilities.FINAL_RELAXATION,
+    })
     judges: ClassVar[tuple[str, ...]] = ("gpaw",)
 
     def __init__(
@@ -194,7 +192,7 @@ def _judged(model: EnergyModel, compound: str, structure: Structure, energy: flo
 
 
 def _random_of(start: Structure, rng: np.random.Generator) -> Structure:
-    from tasks.csp.random_structures import random_structure
+    from crystalbench.tasks.csp.random_structures import random_structure
 
     species = {el.symbol: int(n) for el, n in start.composition.element_composition.items()}
     return random_structure(species, rng)

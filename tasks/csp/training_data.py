@@ -32,11 +32,8 @@ import polars as pl
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 
-from harness.dataset import Dataset
-from harness.errors import UserError
-from harness.seeding import name_entropy
-from harness.store import ArtifactStore, default_artifact_root, local_artifact
-from tasks.csp.compounds import COMPOUNDS, polymorphs, reference
+from crystalbench.api import ArtifactStore, Dataset, UserError, default_artifact_root, local_artifact, name_entropy
+from crystalbench.tasks.csp.compounds import COMPOUNDS, polymorphs, reference
 
 VERSION = 1
 """Bump when the generator changes: it keys the artifacts."""
@@ -111,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def generate_structures(compound: str, rng: np.random.Generator) -> list[tuple[str, Structure]]:
     """(origin, structure) pairs of one compound before labelling and filtering."""
-    from tasks.csp.random_structures import random_structure
+    from crystalbench.tasks.csp.random_structures import random_structure
 
     found: list[tuple[str, Structure]] = []
     for name, prototype in polymorphs(compound).items():
@@ -136,7 +133,7 @@ def _distorted(structure: Structure, strain: float, rng: np.random.Generator) ->
 
 
 def _build(out: Path, compound: str, model_name: str) -> None:
-    from tasks.csp.energy_models import formation_energy_per_atom, get_energy_model
+    from crystalbench.tasks.csp.energy_models import formation_energy_per_atom, get_energy_model
 
     model = get_energy_model(model_name)
     rng = np.random.default_rng(np.random.SeedSequence([VERSION, name_entropy(compound)]))

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from harness.crystal import from_cif
-from harness.dataset import COLUMNS, Dataset, bundled_path, file_digest, read_table
-from harness.errors import UserError
+from crystalbench.harness.crystal import from_cif
+from crystalbench.harness.dataset import COLUMNS, Dataset, bundled_path, file_digest, read_table
+from crystalbench.harness.errors import UserError
 
 
 def _n_elements(row: dict) -> int:

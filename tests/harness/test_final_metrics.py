@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.final_metrics import final_frame, improvement_table, write_final_report
-from harness.history import TrialResult
+from crystalbench.harness.final_metrics import final_frame, improvement_table, write_final_report
+from crystalbench.harness.history import TrialResult
 
 
 def result(problem: str, seed: int, status: str = "complete", ok: bool = True, matched: str | None = "judge"):

@@ -8,11 +8,11 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from harness.cli import main
-from harness.history import SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult, read_results
-from harness.judging import judge_run
-from harness.tracking import Tracker, TrialRun
-from tasks.csp.compounds import cesium_chloride, reference
+from crystalbench.harness.cli import main
+from crystalbench.harness.history import SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult, read_results
+from crystalbench.harness.judging import judge_run
+from crystalbench.harness.tracking import Tracker, TrialRun
+from crystalbench.tasks.csp.compounds import cesium_chloride, reference
 
 pytest.importorskip("gpaw", reason="GPAW is the optional `dft` extra (CI installs it)")
 

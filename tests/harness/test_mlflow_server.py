@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 from mlflow import MlflowClient
 
-from harness.history import read_histories
-from harness.spec import parse_spec
-from harness.sweep import run_sweep
+from crystalbench.harness.history import read_histories
+from crystalbench.harness.spec import parse_spec
+from crystalbench.harness.sweep import run_sweep
 from tests.helpers import small_spec
 
 BUDGET = 6

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from harness.spec import parse_spec
-from harness.sweep import run_sweep, trial_run
-from harness.tracking import ui_link
+from crystalbench.harness.spec import parse_spec
+from crystalbench.harness.sweep import run_sweep, trial_run
+from crystalbench.harness.tracking import ui_link
 from tests.helpers import small_spec, start_mlflow_server, stop_process_group
 
 CHROMIUM = Path("/usr/bin/chromium")

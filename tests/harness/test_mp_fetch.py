@@ -16,9 +16,17 @@ import pytest
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Lattice, Structure
 
-from harness.dataset import COLUMNS, Dataset, bundled_path, read_table
-from harness.errors import UserError
-from harness.mp_fetch import FIELDS, SCHEMA, SOURCE, fetch_mp, fetch_mp_command, records_to_table, write_table
+from crystalbench.harness.dataset import COLUMNS, Dataset, bundled_path, read_table
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.mp_fetch import (
+    FIELDS,
+    SCHEMA,
+    SOURCE,
+    fetch_mp,
+    fetch_mp_command,
+    records_to_table,
+    write_table,
+)
 
 SAMPLE = bundled_path().parent / "mp_api_sample.json"
 FAKE_KEY = "x" * 32

@@ -8,10 +8,10 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from harness.errors import UserError
-from harness.history import read_results
-from harness.spec import parse_spec
-from harness.sweep import run_sweep
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.history import read_results
+from crystalbench.harness.spec import parse_spec
+from crystalbench.harness.sweep import run_sweep
 from tests.helpers import REPO, small_spec
 
 
@@ -47,8 +47,8 @@ def test_a_multinode_sweep_needs_a_tracking_server(three_nodes, small_dataset_cs
 
 
 def test_one_energy_service_per_node_serves_that_nodes_calls(three_nodes):
-    from tasks.csp.compounds import polymorphs
-    from tasks.csp.energy_service import EnergyOracle, start_energy_services
+    from crystalbench.tasks.csp.compounds import polymorphs
+    from crystalbench.tasks.csp.energy_service import EnergyOracle, start_energy_services
 
     services = start_energy_services("chgnet")
     try:

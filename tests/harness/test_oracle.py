@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from harness.oracle import BudgetedOracle, BudgetExceeded
+from crystalbench.harness.oracle import BudgetedOracle, BudgetExceeded
 
 
 def rocksalt() -> Structure:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import regress
-from harness.runner import run_cell
-from harness.spec import Cell
+from crystalbench.harness import regress
+from crystalbench.harness.runner import run_cell
+from crystalbench.harness.spec import Cell
 
 CLI = str(Path(sys.executable).with_name("crystalbench"))
 SEEDS = range(5)

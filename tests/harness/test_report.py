@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from harness.errors import UserError
-from harness.history import TRIALS_DIR, TrialResult, write_history
-from harness.report import LEADERBOARD_SCHEMA, _curves, suite_name, write_report
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.history import TRIALS_DIR, TrialResult, write_history
+from crystalbench.harness.report import LEADERBOARD_SCHEMA, _curves, suite_name, write_report
 
 NAN = float("nan")
 SUITE = "smoke"
@@ -210,7 +210,7 @@ def test_curves_handle_unequal_lengths(tmp_path: Path) -> None:
     _trial(run, "formation", "random", 0, [-0.5, -1.0, -0.2, -0.1])
     _trial(run, "formation", "random", 1, [-0.8, -0.9])  # complete but shorter: carried forward
     _trial(run, "formation", "random", 2, [-5.0], status="failed", error="boom")
-    from harness.history import read_histories
+    from crystalbench.harness.history import read_histories
 
     hist = read_histories(run).filter(pl.col("seed") < 2)
     curves = _curves(hist)

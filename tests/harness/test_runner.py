@@ -9,10 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from harness.dataset import Dataset
-from harness.history import TrialResult, read_history
-from harness.runner import run_cell
-from harness.spec import Cell
+from crystalbench.harness.dataset import Dataset
+from crystalbench.harness.history import TrialResult, read_history
+from crystalbench.harness.runner import run_cell
+from crystalbench.harness.spec import Cell
 
 
 def cell(**changes) -> Cell:

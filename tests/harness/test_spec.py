@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UserError
-from harness.spec import load_spec, parse_spec
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.spec import load_spec, parse_spec
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -94,12 +94,14 @@ def test_spec_must_be_a_mapping(tmp_path: Path):
         load_spec(path)
 
 
-def test_incompatible_cells_are_skipped_with_a_reason():
-    spec = parse_spec({**GOOD, "plugins": ["tests.plugins.methods"], "methods": ["database", "en_only"]})
+def test_incompatible_cells_are_skipped_naming_the_missing_capability():
+    spec = parse_spec({**GOOD, "plugins": ["tests.plugins.methods"], "methods": ["database", "fixed_composition_only"],
+                       "tasks": ["electronegativity", {"name": "csp26", "problems": ["NaCl"]}]})
     cells, skipped = spec.grid()
-    assert [(s.method_label, s.task) for s in skipped] == [("en_only", "formation_energy")]
-    assert "supports only electronegativity" in skipped[0].reason
-    assert sum(c.method == "en_only" for c in cells) == 2
+    assert [(s.method_label, s.task) for s in skipped] == [("fixed_composition_only", "electronegativity")]
+    assert skipped[0].reason == ("fixed_composition_only requires fixed_composition, which electronegativity "
+                                 "does not offer")
+    assert [(c.problem, c.seed) for c in cells if c.method == "fixed_composition_only"] == [("NaCl", 0), ("NaCl", 1)]
 
 
 @pytest.mark.parametrize("config", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)

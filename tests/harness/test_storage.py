@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UserError
-from harness.storage import location
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.storage import location
 from tests.helpers import S3_BUCKET
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.store import ArtifactStore
+from crystalbench.harness.store import ArtifactStore
 
 
 def slow_build(out: Path) -> None:

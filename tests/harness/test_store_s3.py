@@ -17,7 +17,7 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from harness.store import ArtifactStore, local_artifact
+from crystalbench.harness.store import ArtifactStore, local_artifact
 from tests.helpers import S3_BUCKET
 
 

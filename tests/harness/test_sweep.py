@@ -11,13 +11,13 @@ import pytest
 from mlflow import MlflowClient
 from pymatgen.core import Structure
 
-from harness.errors import UserError
-from harness.history import read_histories, read_results
-from harness.runner import TrialContext, method_artifact_key
-from harness.spec import parse_spec
-from harness.storage import location
-from harness.sweep import _log_sweep_files, run_sweep
-from harness.tracking import Tracker
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.history import read_histories, read_results
+from crystalbench.harness.runner import TrialContext, method_artifact_key
+from crystalbench.harness.spec import parse_spec
+from crystalbench.harness.storage import location
+from crystalbench.harness.sweep import _log_sweep_files, run_sweep
+from crystalbench.harness.tracking import Tracker
 from tests.helpers import small_spec
 
 VALUE_COLUMNS = ["cell_id", "step", "value", "score", "valid", "physically_valid", "best_so_far", "cif"]
@@ -105,7 +105,7 @@ def test_resume_runs_only_missing_cells_and_keeps_one_child_each(local_ray, arti
 
 
 def test_rerunning_into_a_used_run_dir_without_resume_is_refused(first_sweep, small_dataset_csv):
-    from harness.errors import UserError
+    from crystalbench.harness.errors import UserError
 
     with pytest.raises(UserError, match="already holds a sweep; use --resume"):
         run_sweep(parse_spec(small_spec(first_sweep.run_dir, small_dataset_csv)), progress=False)

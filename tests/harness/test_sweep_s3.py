@@ -15,14 +15,14 @@ import fsspec
 import pytest
 import ray
 
-from harness import registry, regress
-from harness.dataset import Dataset
-from harness.errors import UserError
-from harness.history import read_histories, read_history, read_results
-from harness.runner import TrialContext, run_cell
-from harness.spec import Cell, parse_spec
-from harness.store import ArtifactStore
-from harness.sweep import run_sweep
+from crystalbench.api import registry, regress
+from crystalbench.harness.dataset import Dataset
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.history import read_histories, read_history, read_results
+from crystalbench.harness.runner import TrialContext, run_cell
+from crystalbench.harness.spec import Cell, parse_spec
+from crystalbench.harness.store import ArtifactStore
+from crystalbench.harness.sweep import run_sweep
 from tests.helpers import REPO, S3_BUCKET, small_spec
 
 TASKS = [{"name": "electronegativity", "budget": 4}]

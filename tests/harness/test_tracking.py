@@ -10,9 +10,9 @@ import pytest
 from mlflow import MlflowClient
 from pymatgen.core import Lattice, Structure
 
-from harness.crystal import to_cif
-from harness.history import TrialResult, write_history
-from harness.tracking import Tracker, TrialRun, improvement, run_name, ui_link
+from crystalbench.harness.crystal import to_cif
+from crystalbench.harness.history import TrialResult, write_history
+from crystalbench.harness.tracking import Tracker, TrialRun, improvement, run_name, ui_link
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.dataset import Dataset
+from crystalbench.harness.dataset import Dataset
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from harness.registry import register_method
-from methods.database import Database
+from crystalbench.api import capabilities, register_method
+from crystalbench.methods.database import Database
 
 
 @register_method
@@ -45,11 +45,11 @@ class InterruptedOnSeed(FailOnSeed):
 
 
 @register_method
-class EnOnly(Database):
-    """A method that declares it runs on electronegativity only."""
+class FixedCompositionOnly(Database):
+    """A method that requires a capability only structure-prediction tasks offer."""
 
-    name = "en_only"
-    compatible_tasks = frozenset({"electronegativity"})
+    name = "fixed_composition_only"
+    requires = frozenset({capabilities.FIXED_COMPOSITION})
 
 
 @register_method

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.store import ArtifactStore
+from crystalbench.harness.store import ArtifactStore
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,9 @@ import pytest
 from pymatgen.core import Composition, Lattice, Structure
 
 import tasks.electronegativity as en_module
-from harness import registry
-from harness.errors import UserError
-from tasks.electronegativity import Electronegativity, mean_electronegativity
+from crystalbench.api import registry
+from crystalbench.harness.errors import UserError
+from crystalbench.tasks.electronegativity import Electronegativity, mean_electronegativity
 
 
 def rocksalt(a: float = 5.64) -> Structure:
@@ -32,7 +32,7 @@ def prepared(task_store, bundled_dataset):
 
 
 def test_registered() -> None:
-    assert registry.TASKS["electronegativity"] is Electronegativity
+    assert registry.get_task("electronegativity") is Electronegativity
     assert Electronegativity().problem_names() == ["electronegativity"]
 
 

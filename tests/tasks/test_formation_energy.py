@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from harness import registry
-from harness.errors import UserError
-from harness.store import ArtifactStore
-from tasks.formation_energy import FormationEnergy
-from tasks.structure_features import FEATURE_NAMES
+from crystalbench.api import registry
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.store import ArtifactStore
+from crystalbench.tasks.formation_energy import FormationEnergy
+from crystalbench.tasks.structure_features import FEATURE_NAMES
 
 
 def rocksalt(a: float = 5.64) -> Structure:
@@ -34,7 +34,7 @@ def small_dataset(bundled_dataset):
 
 
 def test_registered() -> None:
-    assert registry.TASKS["formation_energy"] is FormationEnergy
+    assert registry.get_task("formation_energy") is FormationEnergy
     assert FormationEnergy().problem_names() == ["formation_energy"]
 
 

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from tasks.structure_features import ELEMENT_PROPERTIES, FEATURE_NAMES, STATISTICS, featurise, featurise_one
+from crystalbench.tasks.structure_features import (
+    ELEMENT_PROPERTIES,
+    FEATURE_NAMES,
+    STATISTICS,
+    featurise,
+    featurise_one,
+)
 
 
 def rocksalt(a: float = 5.64) -> Structure:

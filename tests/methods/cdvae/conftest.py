@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from pymatgen.core import Structure
 
-from methods.cdvae.config import CdvaeConfig
-from methods.cdvae.training import train
-from tasks.csp.training_data import generate_structures
+from crystalbench.methods.cdvae.config import CdvaeConfig
+from crystalbench.methods.cdvae.training import train
+from crystalbench.tasks.csp.training_data import generate_structures
 
 TINY = {"latent_dim": 8, "hidden": 16, "encoder_layers": 1, "score_layers": 1, "n_rbf": 8, "epochs": 3,
         "batch_size": 16, "noise_levels": 4, "langevin_steps": 2}

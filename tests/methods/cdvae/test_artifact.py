@@ -8,9 +8,9 @@ import time
 import pytest
 import torch
 
-from harness.store import ArtifactStore
-from methods.cdvae import CdvaeModel, prepare_cdvae
-from methods.cdvae.artifact import METRICS_FILE, QUALITY_FILE
+from crystalbench.harness.store import ArtifactStore
+from crystalbench.methods.cdvae import CdvaeModel, prepare_cdvae
+from crystalbench.methods.cdvae.artifact import METRICS_FILE, QUALITY_FILE
 from tests.methods.cdvae.conftest import TINY
 
 pytestmark = pytest.mark.slow

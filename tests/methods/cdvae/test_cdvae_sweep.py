@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from harness.history import read_histories, read_results
-from harness.spec import parse_spec
-from harness.sweep import run_sweep
+from crystalbench.harness.history import read_histories, read_results
+from crystalbench.harness.spec import parse_spec
+from crystalbench.harness.sweep import run_sweep
 from tests.methods.cdvae.conftest import TINY
 
 pytestmark = pytest.mark.slow

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import UserError
-from harness.store import ArtifactStore
-from methods.cdvae import prepare_cdvae
-from methods.cdvae.config import CdvaeConfig
-from methods.cdvae.training import split
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.store import ArtifactStore
+from crystalbench.methods.cdvae import prepare_cdvae
+from crystalbench.methods.cdvae.config import CdvaeConfig
+from crystalbench.methods.cdvae.training import split
 
 
 @pytest.mark.parametrize(("params", "message"), [
@@ -29,9 +29,8 @@ def test_bad_parameters_are_one_line_user_errors_before_anything_is_built(params
 
 
 def test_the_method_rejects_bad_model_parameters_when_the_spec_is_read():
-    from harness import registry
+    from crystalbench.api import registry
 
-    registry.load()
     with pytest.raises(UserError, match="cdvae: unknown parameter"):
         registry.construct(registry.get_method("cdvae"), {"model": {"layers": 2}}, "methods[0] (cdvae)")
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 from pymatgen.core import Structure
 
-from harness.crystal import is_physically_valid
-from methods.cdvae import CdvaeModel
-from tasks.csp.compounds import polymorphs
+from crystalbench.harness.crystal import is_physically_valid
+from crystalbench.methods.cdvae import CdvaeModel
+from crystalbench.tasks.csp.compounds import polymorphs
 
 NACL_8 = ["Na"] * 4 + ["Cl"] * 4
 

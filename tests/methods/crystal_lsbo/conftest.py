@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.runner import TrialContext, method_artifact_key
-from harness.store import ArtifactStore
-from methods.crystal_lsbo.latent_space import StackConfig, prepare_stack
+from crystalbench.harness.runner import TrialContext, method_artifact_key
+from crystalbench.harness.store import ArtifactStore
+from crystalbench.methods.crystal_lsbo.latent_space import StackConfig, prepare_stack
 
 TINY = {"max_sites": 20, "part_epochs": 2, "combined_epochs": 3, "quality_samples": 40, "batch_size": 32}
 METHODS = ("crystal_lsbo", "crystal_lca_lsbo", "random_search")

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from methods.crystal_lsbo.bo import REFERENCE, BOSettings, LatentBO
+from crystalbench.methods.crystal_lsbo.bo import REFERENCE, BOSettings, LatentBO
 
 FAST = BOSettings(num_restarts=2, raw_samples=64)
 

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from harness.store import ArtifactStore
-from methods.crystal_lsbo.latent_space import LatentSpace, StackConfig, prepare_stack
-from methods.crystal_lsbo.representation import N_CLASSES
+from crystalbench.harness.store import ArtifactStore
+from crystalbench.methods.crystal_lsbo.latent_space import LatentSpace, StackConfig, prepare_stack
+from crystalbench.methods.crystal_lsbo.representation import N_CLASSES
 from tests.methods.crystal_lsbo.conftest import TINY
 
 

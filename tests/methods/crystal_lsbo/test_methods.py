@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from harness import registry
-from harness.dataset import Dataset
-from harness.history import read_history
-from harness.runner import run_cell
-from harness.spec import Cell
-from methods.crystal_lsbo.latent_space import LatentSpace
-from methods.crystal_lsbo.lsbo import CrystalLCALSBO, CrystalLSBO
+from crystalbench.api import registry
+from crystalbench.harness.dataset import Dataset
+from crystalbench.harness.history import read_history
+from crystalbench.harness.runner import run_cell
+from crystalbench.harness.spec import Cell
+from crystalbench.methods.crystal_lsbo.latent_space import LatentSpace
+from crystalbench.methods.crystal_lsbo.lsbo import CrystalLCALSBO, CrystalLSBO
 
 FAST = {"num_restarts": 2, "raw_samples": 64}
 """Smaller acquisition optimisation, to keep the tests quick."""

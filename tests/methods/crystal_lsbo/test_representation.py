@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from methods.crystal_lsbo.representation import EMPTY, decode_arrays, encode_structures, from_structure, to_structure
+from crystalbench.methods.crystal_lsbo.representation import (
+    EMPTY,
+    decode_arrays,
+    encode_structures,
+    from_structure,
+    to_structure,
+)
 
 
 def assert_round_trip(structures):

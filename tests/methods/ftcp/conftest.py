@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.dataset import Dataset, bundled_path, read_table
-from harness.store import ArtifactStore
-from methods.ftcp import artifact
-from methods.ftcp.training import TrainingConfig
+from crystalbench.harness.dataset import Dataset, bundled_path, read_table
+from crystalbench.harness.store import ArtifactStore
+from crystalbench.methods.ftcp import artifact
+from crystalbench.methods.ftcp.training import TrainingConfig
 
 TINY = TrainingConfig(epochs=2, latent_dim=8, batch_size=32, quality_samples=10)
 """Trains in seconds on the small dataset: enough to exercise every path, not to be any good."""
@@ -34,10 +34,9 @@ def tiny_vae(small_dataset, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def ftcp_context(small_dataset, tiny_vae, tmp_path_factory):
     """A TrialContext over the small dataset with both property tasks and the tiny FTCP-VAE prepared."""
-    from harness import registry
-    from harness.runner import TrialContext, method_artifact_key
+    from crystalbench.api import registry
+    from crystalbench.harness.runner import TrialContext, method_artifact_key
 
-    registry.load()
     dataset, _ = small_dataset
     root = tmp_path_factory.mktemp("ftcp_context")
     dataset.save(root / "dataset.parquet")

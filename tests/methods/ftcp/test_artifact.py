@@ -8,11 +8,11 @@ import json
 import numpy as np
 import torch
 
-from harness.store import ArtifactStore
-from methods.ftcp import artifact
-from methods.ftcp.latent_space import LatentSpace
-from methods.ftcp.representation import encode
-from methods.ftcp.training import featurise
+from crystalbench.harness.store import ArtifactStore
+from crystalbench.methods.ftcp import artifact
+from crystalbench.methods.ftcp.latent_space import LatentSpace
+from crystalbench.methods.ftcp.representation import encode
+from crystalbench.methods.ftcp.training import featurise
 from tests.methods.ftcp.conftest import TINY
 
 

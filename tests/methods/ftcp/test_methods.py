@@ -9,14 +9,14 @@ import numpy as np
 import polars as pl
 import pytest
 
-from harness import registry
-from harness.dataset import Dataset
-from harness.errors import UserError
-from harness.history import read_history
-from harness.runner import run_cell
-from harness.spec import Cell
-from methods.ftcp.ftcp_local import FTCPLocal
-from methods.ftcp.ftcp_random import FTCPRandom
+from crystalbench.api import registry
+from crystalbench.harness.dataset import Dataset
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.history import read_history
+from crystalbench.harness.runner import run_cell
+from crystalbench.harness.spec import Cell
+from crystalbench.methods.ftcp.ftcp_local import FTCPLocal
+from crystalbench.methods.ftcp.ftcp_random import FTCPRandom
 from tests.methods.ftcp.conftest import TINY, tiny_params
 
 

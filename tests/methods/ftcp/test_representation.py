@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from harness.dataset import Dataset
-from methods.ftcp.elements import MAX_Z, PROPERTY_NAMES, property_matrix
-from methods.ftcp.representation import OCCUPANCY_THRESHOLD, Layout, decode, encode
+from crystalbench.harness.dataset import Dataset
+from crystalbench.methods.ftcp.elements import MAX_Z, PROPERTY_NAMES, property_matrix
+from crystalbench.methods.ftcp.representation import OCCUPANCY_THRESHOLD, Layout, decode, encode
 
 LAYOUT = Layout()
 

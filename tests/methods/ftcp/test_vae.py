@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from methods.ftcp.vae import FTCPVAE, vae_loss
+from crystalbench.methods.ftcp.vae import FTCPVAE, vae_loss
 
 
 @pytest.mark.parametrize("n_rows", [145, 148, 23])

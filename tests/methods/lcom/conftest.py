@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.runner import TrialContext, method_artifact_key
-from harness.store import ArtifactStore
-from methods.lcom.lcom import Lcom
-from methods.lcom.sl import Sl
+from crystalbench.harness.runner import TrialContext, method_artifact_key
+from crystalbench.harness.store import ArtifactStore
+from crystalbench.methods.lcom.lcom import Lcom
+from crystalbench.methods.lcom.sl import Sl
 from tests.methods.crystal_lsbo.conftest import TINY as TINY_STACK
 
 TINY_SURROGATE = {"hidden": 64, "epochs": 20, "lr": 1e-3, "batch_size": 32}

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from methods.cdvae.config import CdvaeConfig
-from methods.cdvae.training import train
-from methods.lcom.cdvae_codec import CdvaeCodec
-from methods.lcom.composition import MAX_Z, element_fractions
-from tasks.csp.compounds import polymorphs
-from tasks.csp.training_data import generate_structures
+from crystalbench.methods.cdvae.config import CdvaeConfig
+from crystalbench.methods.cdvae.training import train
+from crystalbench.methods.lcom.cdvae_codec import CdvaeCodec
+from crystalbench.methods.lcom.composition import MAX_Z, element_fractions
+from crystalbench.tasks.csp.compounds import polymorphs
+from crystalbench.tasks.csp.training_data import generate_structures
 from tests.methods.lcom.conftest import TINY_CDVAE
 
 

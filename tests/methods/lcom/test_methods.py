@@ -12,17 +12,17 @@ import polars as pl
 import pytest
 import torch
 
-from harness import registry
-from harness.dataset import Dataset
-from harness.errors import UserError
-from harness.history import TrialResult, read_histories
-from harness.runner import run_cell
-from harness.spec import Cell, load_spec, parse_spec
-from methods.lcom.artifact import load_latent
-from methods.lcom.descent import descend
-from methods.lcom.lcom import Lcom
-from methods.lcom.sl import Sl
-from methods.lcom.surrogate import Surrogate
+from crystalbench.api import registry
+from crystalbench.harness.dataset import Dataset
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.history import TrialResult, read_histories
+from crystalbench.harness.runner import run_cell
+from crystalbench.harness.spec import Cell, load_spec, parse_spec
+from crystalbench.methods.lcom.artifact import load_latent
+from crystalbench.methods.lcom.descent import descend
+from crystalbench.methods.lcom.lcom import Lcom
+from crystalbench.methods.lcom.sl import Sl
+from crystalbench.methods.lcom.surrogate import Surrogate
 from tests.helpers import REPO, small_spec
 from tests.methods.lcom.conftest import PARAMS
 

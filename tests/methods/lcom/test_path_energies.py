@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from methods.lcom.path_energies import plot, step_means, summary
+from crystalbench.methods.lcom.path_energies import plot, step_means, summary
 
 
 @pytest.fixture

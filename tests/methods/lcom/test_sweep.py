@@ -7,10 +7,10 @@ import polars as pl
 import pytest
 from mlflow import MlflowClient
 
-from harness.history import read_histories, read_results
-from harness.spec import parse_spec
-from harness.sweep import run_sweep
-from methods.lcom.path_energies import path_energies
+from crystalbench.harness.history import read_histories, read_results
+from crystalbench.harness.spec import parse_spec
+from crystalbench.harness.sweep import run_sweep
+from crystalbench.methods.lcom.path_energies import path_energies
 from tests.methods.lcom.conftest import PARAMS, TINY_CDVAE, TINY_SURROGATE
 
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 import torch
 
-from methods.lcom.artifact import SurrogateConfig
-from methods.lcom.codec import LatentCodec
-from methods.lcom.combined_codec import CombinedVAECodec
-from methods.lcom.descent import descend
-from methods.lcom.surrogate import Surrogate
-from methods.lcom.training import Conservatism, over_estimation_gap, train_surrogate
-from methods.lcom.training_set import TrainingSet, property_training_set
+from crystalbench.methods.lcom.artifact import SurrogateConfig
+from crystalbench.methods.lcom.codec import LatentCodec
+from crystalbench.methods.lcom.combined_codec import CombinedVAECodec
+from crystalbench.methods.lcom.descent import descend
+from crystalbench.methods.lcom.surrogate import Surrogate
+from crystalbench.methods.lcom.training import Conservatism, over_estimation_gap, train_surrogate
+from crystalbench.methods.lcom.training_set import TrainingSet, property_training_set
 from tests.methods.lcom.conftest import TINY_SURROGATE
 
 
 @pytest.fixture(scope="module")
 def codec(surrogates) -> LatentCodec:
-    from methods.lcom.artifact import load_latent
+    from crystalbench.methods.lcom.artifact import load_latent
 
     return CombinedVAECodec.load(load_latent(surrogates["sl", "electronegativity"]).directory)
 

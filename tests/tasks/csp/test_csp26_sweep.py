@@ -12,12 +12,12 @@ import pytest
 import ray
 from mlflow import MlflowClient
 
-from harness.history import read_histories, read_results
-from harness.spec import parse_spec
-from harness.sweep import run_sweep
-from tasks.csp.compounds import polymorphs
-from tasks.csp.energy_models import get_energy_model
-from tasks.csp.energy_service import EnergyOracle, start_energy_services
+from crystalbench.harness.history import read_histories, read_results
+from crystalbench.harness.spec import parse_spec
+from crystalbench.harness.sweep import run_sweep
+from crystalbench.tasks.csp.compounds import polymorphs
+from crystalbench.tasks.csp.energy_models import get_energy_model
+from crystalbench.tasks.csp.energy_service import EnergyOracle, start_energy_services
 
 COMPOUNDS = ["NaCl", "ZnO", "Si"]
 

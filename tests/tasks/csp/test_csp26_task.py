@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from pymatgen.analysis.structure_matcher import StructureMatcher
 
-from harness.errors import UserError
-from tasks.csp.compounds import COMPOUNDS, polymorphs, reference
-from tasks.csp.initial import initial_structure
-from tasks.csp.random_structures import random_structure
-from tasks.csp.success import judge
-from tasks.csp.task import Csp26
+from crystalbench.harness.errors import UserError
+from crystalbench.tasks.csp.compounds import COMPOUNDS, polymorphs, reference
+from crystalbench.tasks.csp.initial import initial_structure
+from crystalbench.tasks.csp.random_structures import random_structure
+from crystalbench.tasks.csp.success import judge
+from crystalbench.tasks.csp.task import Csp26
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_the_gpaw_judge_confirms_rocksalt_nacl():
 
 def test_a_judge_without_a_reference_for_the_compound_is_refused_before_the_search(task_store, monkeypatch):
     pytest.importorskip("gpaw", reason="GPAW is the optional `dft` extra (CI installs it)")
-    from tasks.csp import reference_table
+    from crystalbench.tasks.csp import reference_table
 
     rows = reference_table._rows
     without_nacl = {k: v for k, v in rows("gpaw").items() if k != "NaCl"}

@@ -9,8 +9,8 @@ import pytest
 from pymatgen.analysis.local_env import CrystalNN
 from pymatgen.core import Composition
 
-from harness.errors import UserError
-from tasks.csp.compounds import (
+from crystalbench.harness.errors import UserError
+from crystalbench.tasks.csp.compounds import (
     COMPOUNDS,
     COORDINATION,
     cesium_chloride,

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from harness.errors import UserError
-from tasks.csp.compounds import polymorphs, reference
-from tasks.csp.elemental_references import ELEMENTS, elemental_energies
-from tasks.csp.energy_models import (
+from crystalbench.harness.errors import UserError
+from crystalbench.tasks.csp.compounds import polymorphs, reference
+from crystalbench.tasks.csp.elemental_references import ELEMENTS, elemental_energies
+from crystalbench.tasks.csp.energy_models import (
     ENERGY_MODELS,
     M3GNET_DIR,
     formation_energy_per_atom,

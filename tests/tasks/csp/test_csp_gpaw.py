@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from tasks.csp.compounds import reference
-from tasks.csp.elemental_references import elemental_energies
-from tasks.csp.energy_models import formation_energy_per_atom, get_energy_model
+from crystalbench.tasks.csp.compounds import reference
+from crystalbench.tasks.csp.elemental_references import elemental_energies
+from crystalbench.tasks.csp.energy_models import formation_energy_per_atom, get_energy_model
 
 
 def test_gpaw_single_point_of_nacl_is_finite():

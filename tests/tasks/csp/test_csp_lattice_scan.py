@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from tasks.csp.lattice_scan import scaled, scan_relax
+from crystalbench.tasks.csp.lattice_scan import scaled, scan_relax
 
 
 def toy(v0: float):

@@ -7,10 +7,10 @@ import json
 import pytest
 from pymatgen.core import Structure
 
-from harness.errors import UserError
-from tasks.csp.compounds import COMPOUNDS, polymorphs, reference
-from tasks.csp.fidelity import lowest_polymorph, path_for
-from tasks.csp.reference_table import reference_energy
+from crystalbench.harness.errors import UserError
+from crystalbench.tasks.csp.compounds import COMPOUNDS, polymorphs, reference
+from crystalbench.tasks.csp.fidelity import lowest_polymorph, path_for
+from crystalbench.tasks.csp.reference_table import reference_energy
 
 
 @pytest.mark.parametrize("model", ["chgnet", "m3gnet", "gpaw"])

@@ -6,7 +6,7 @@ import json
 import multiprocessing
 from pathlib import Path
 
-from tasks.csp import shipped_json
+from crystalbench.tasks.csp import shipped_json
 
 
 def _add_rows(path: str, prefix: str, n: int) -> None:

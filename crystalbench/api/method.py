@@ -1,4 +1,4 @@
-"""The method contract: ask/tell optimisers that never call an oracle themselves.
+"""The method contract: ask/tell optimisers that never call an oracle themselves (docs/architecture.md).
 
 ``setup(problem, artifacts, rng)`` once, then the harness alternates
 ``ask(n)`` → oracle → ``tell(structures, values)`` until the budget is spent.
@@ -15,9 +15,9 @@ from typing import ClassVar
 import numpy as np
 from pymatgen.core import Structure
 
-from harness.dataset import Dataset
-from harness.store import ArtifactStore
-from tasks.base import Problem
+from crystalbench.api.problem import ProblemView
+from crystalbench.harness.dataset import Dataset
+from crystalbench.harness.store import ArtifactStore
 
 
 class Exhausted(Exception):
@@ -25,11 +25,14 @@ class Exhausted(Exception):
 
 
 class Method(ABC):
-    """An optimiser. Constructor keyword arguments are the method's parameters from the spec."""
+    """An optimiser, registered as a ``crystalbench.methods`` entry point.
+
+    Constructor keyword arguments are the method's parameters from the spec.
+    """
 
     name: ClassVar[str]
-    compatible_tasks: ClassVar[frozenset[str] | None] = None
-    """Task names this method can run on; None means every task."""
+    requires: ClassVar[frozenset[str]] = frozenset()
+    """Capabilities a task must offer for this method to run on it (``crystalbench.api.capabilities``)."""
 
     def __init__(self) -> None:
         """Subclasses take their spec parameters as keyword arguments here (none by default)."""
@@ -40,7 +43,7 @@ class Method(ABC):
         return None
 
     @abstractmethod
-    def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
+    def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         """Start a trial on ``problem``; all randomness must come from ``rng``."""
 
     @abstractmethod

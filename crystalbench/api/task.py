@@ -1,0 +1,75 @@
+"""The task contract: a task yields one or more problems (``crystalbench.api.problem``) and says what they offer.
+
+A task is configured by its spec parameters (constructor keywords), builds what its
+oracles need once per content hash (``prepare``), materialises a problem per trial
+(``load_problem``) and declares its capabilities (``offers``), from which the harness
+computes which methods can run on it (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from pymatgen.core import Structure
+
+from crystalbench.api.problem import Direction, Problem
+from crystalbench.harness.dataset import Dataset
+from crystalbench.harness.errors import UserError
+from crystalbench.harness.store import ArtifactStore
+
+
+class Task(ABC):
+    """A family of problems sharing data and an oracle kind, registered as a ``crystalbench.tasks`` entry point."""
+
+    name: ClassVar[str]
+    default_budget: ClassVar[int] = 1000
+    offers: ClassVar[frozenset[str]] = frozenset()
+    """Capabilities of this task's problems (``crystalbench.api.capabilities``); a method runs here
+    when everything it ``requires`` is offered."""
+    judges: ClassVar[tuple[str, ...]] = ()
+    """Judges this task can apply to a trial's final structure after the search (``crystalbench judge``)."""
+
+    @abstractmethod
+    def problem_names(self) -> list[str]:
+        """Names of this task's problems, in a stable order."""
+
+    @abstractmethod
+    def prepare(self, store: ArtifactStore, dataset: Dataset, problems: Sequence[str] | None = None) -> Path:
+        """Build (once per content hash) what the oracle needs for ``problems`` (None: all); return the directory."""
+
+    @abstractmethod
+    def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path, seed: int = 0) -> Problem:
+        """Materialise problem ``name`` for trial seed ``seed`` from the prepared artifacts (called in every trial)."""
+
+    def start_services(self) -> list:
+        """Start the Ray actors this task's oracles share (the caller keeps the handles); none by default."""
+        return []
+
+    def requested_judges(self) -> tuple[str, ...]:
+        """The judges this configured task asks the sweep to run once its trials are done; none by default."""
+        return ()
+
+    def judge_structure(self, problem: str, structure: Structure, judge: str) -> dict:
+        """Metrics ``<judge>_*`` of ``structure``, a final (relaxed) structure of ``problem``, under ``judge``.
+
+        Called by ``harness.judging`` on any node, once per distinct final structure;
+        must be deterministic so that trials sharing a structure may share its verdict.
+        """
+        raise UserError(f"task {self.name} has no judge {judge!r}")
+
+
+def initial_set(values: np.ndarray, direction: Direction, n_initial: int) -> np.ndarray:
+    """Rows of the ``n_initial`` best finite ``values`` for ``direction`` (the papers' top-100 start)."""
+    key = np.where(np.isfinite(values), values if direction == "min" else -values, np.inf)
+    order = np.argsort(key, kind="stable")
+    return order[: min(n_initial, int(np.isfinite(values).sum()))]
+
+
+def invalid_penalty(values: np.ndarray, direction: Direction) -> float:
+    """The penalty for an invalid proposal: the worst finite value over the dataset."""
+    finite = values[np.isfinite(values)]
+    return float(finite.max() if direction == "min" else finite.min())
