@@ -10,6 +10,7 @@ from setuptools import find_packages, setup
 FOLDERS = ("harness", "methods", "tasks")
 
 setup(
-    packages=["crystalbench", *(f"crystalbench.{p}" for p in find_packages(include=[f"{f}*" for f in FOLDERS]))],
+    packages=[*find_packages(include=["crystalbench", "crystalbench.*"]),
+              *(f"crystalbench.{p}" for p in find_packages(include=[f"{f}*" for f in FOLDERS]))],
     package_dir={"crystalbench": "crystalbench", **{f"crystalbench.{f}": f for f in FOLDERS}},
 )

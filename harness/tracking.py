@@ -11,7 +11,6 @@ duplicates it.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time

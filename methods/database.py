@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
-from crystalbench.api import Exhausted, Method, Problem
+from crystalbench.api import Exhausted, Method, ProblemView
 
 
 class Database(Method):
@@ -25,7 +25,7 @@ class Database(Method):
 
     name = "database"
 
-    def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
+    def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         self._dataset = problem.dataset
         self._order = rng.permutation(len(problem.dataset))
         self._next = 0

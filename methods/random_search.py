@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from crystalbench.api import ArtifactStore, Dataset, Problem, capabilities, registry
+from crystalbench.api import ArtifactStore, Dataset, ProblemView, capabilities, registry
 from crystalbench.methods.crystal_lsbo.stack_method import StackMethod
 
 
@@ -30,7 +30,7 @@ class RandomSearch(StackMethod):
             return None
         return super().prepare(store, dataset, params, task)
 
-    def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
+    def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         if problem.sample is None:
             super().setup(problem, artifact_dir, rng)
             return

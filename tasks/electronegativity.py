@@ -18,7 +18,7 @@ import numpy as np
 from pymatgen.core import Composition, Structure
 
 from crystalbench.api import ArtifactStore, Dataset, Problem, Task, capabilities
-from crystalbench.tasks.labelled import (
+from crystalbench.api.labelled import (
     ValidOracle,
     build_problem,
     check_problem_name,

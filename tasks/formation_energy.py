@@ -28,7 +28,7 @@ import xgboost as xgb
 from pymatgen.core import Structure
 
 from crystalbench.api import ArtifactStore, Dataset, Problem, Task, capabilities
-from crystalbench.tasks.labelled import (
+from crystalbench.api.labelled import (
     ValidOracle,
     build_problem,
     check_problem_name,

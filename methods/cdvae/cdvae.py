@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from crystalbench.api import ArtifactStore, Dataset, Method, Problem, capabilities
+from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView, capabilities
 from crystalbench.methods.cdvae.artifact import prepare_cdvae
 from crystalbench.methods.cdvae.config import CdvaeConfig
 from crystalbench.methods.cdvae.model import CdvaeModel, default_device
@@ -38,7 +38,7 @@ class Cdvae(Method):
         """The CD-VAE trained on the csp26 training data (``dataset``, the bundled MP-20 set, is not used)."""
         return prepare_cdvae(store, params.get("model") or {})
 
-    def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
+    def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         if artifact_dir is None:
             raise ValueError("cdvae needs its prepared CD-VAE artifact")
         self.model = CdvaeModel.load(artifact_dir, default_device())

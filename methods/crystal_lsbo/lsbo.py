@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from crystalbench.api import Problem, capabilities
+from crystalbench.api import ProblemView, capabilities
 from crystalbench.methods.crystal_lsbo.bo import BOSettings, LatentBO
 from crystalbench.methods.crystal_lsbo.latent_space import PARTS, load_training_data
 from crystalbench.methods.crystal_lsbo.representation import P1Arrays, encode_structures
@@ -36,7 +36,7 @@ class CrystalLSBO(StackMethod):
             raise ValueError(f"refit_every must be >= 1, got {refit_every}")
         self.settings = BOSettings(refit_every=refit_every, num_restarts=num_restarts, raw_samples=raw_samples)
 
-    def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
+    def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         super().setup(problem, artifact_dir, rng)
         self.sign = 1.0 if problem.direction == "max" else -1.0
         self.crystals: list[Structure | None] = list(problem.initial_structures)
@@ -81,7 +81,7 @@ class CrystalLCALSBO(CrystalLSBO):
         self.n_augment, self.retrain_epochs = n_augment, retrain_epochs
         self.retrainings = 0
 
-    def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
+    def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         super().setup(problem, artifact_dir, rng)
         self.tau = self.sign * float(np.percentile(self.sign * problem.initial_values, self.tau_percentile))
         self.generator = torch.Generator().manual_seed(int(rng.integers(2**63)))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalbench.api import ArtifactStore, Dataset, Method, Problem
+from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView
 from crystalbench.methods.crystal_lsbo.latent_space import LatentSpace, StackConfig, prepare_stack
 
 
@@ -28,7 +28,7 @@ class StackMethod(Method):
     def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path:
         return prepare_stack(store, dataset, StackConfig(**params.get("stack", {})))
 
-    def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
+    def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         if artifact_dir is None:
             raise ValueError(f"{self.name} needs its prepared stack artifact")
         self.problem = problem

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
-from crystalbench.api import ArtifactStore, Dataset, Method, Problem, capabilities
+from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView, capabilities
 from crystalbench.methods.ftcp import artifact
 from crystalbench.methods.ftcp.latent_space import LatentSpace
 from crystalbench.methods.ftcp.training import TrainingConfig
@@ -31,7 +31,7 @@ class FTCPMethod(Method):
     def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path:
         return artifact.prepare(store, dataset, TrainingConfig(**(params.get("vae") or {})))
 
-    def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
+    def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         if artifact_dir is None:
             raise ValueError(f"{self.name} needs its prepared FTCP-VAE artifact")
         self.problem = problem

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
-from crystalbench.api import Problem
+from crystalbench.api import ProblemView
 from crystalbench.methods.ftcp.base import FTCPMethod
 
 LOCAL_SCALE = 0.6
@@ -37,7 +37,7 @@ class FTCPLocal(FTCPMethod):
             raise ValueError(f"scale must be positive, got {scale}")
         self.scale = float(scale)
 
-    def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
+    def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         super().setup(problem, artifact_dir, rng)
         for i in problem.rank(problem.initial_values):
             structure = problem.initial_structures[i]

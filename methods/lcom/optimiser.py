@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from crystalbench.api import ArtifactStore, Dataset, Method, Problem, UserError, capabilities, to_cif
+from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView, UserError, capabilities, to_cif
 from crystalbench.methods.cdvae.config import CdvaeConfig
 from crystalbench.methods.crystal_lsbo.latent_space import StackConfig
 from crystalbench.methods.lcom.artifact import (
@@ -80,7 +80,7 @@ class LatentOptimiser(Method):
         return prepare_surrogate(store, dataset, task, method.stack, method.cdvae, method.surrogate_config,
                                  method.conservatism())
 
-    def setup(self, problem: Problem, artifact_dir: Path | None, rng: np.random.Generator) -> None:
+    def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         if artifact_dir is None:
             raise UserError(f"{self.name} needs its prepared surrogate artifact")
         check_problem(artifact_dir, problem)

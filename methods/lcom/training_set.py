@@ -22,9 +22,9 @@ import torch
 from torch import Tensor
 
 from crystalbench.api import ArtifactStore, Dataset, Direction, registry
+from crystalbench.api.labelled import load_dataset_values
 from crystalbench.methods.lcom.codec import LatentCodec
 from crystalbench.tasks.csp.training_data import load_training_data, prepare_training_data
-from crystalbench.tasks.labelled import load_dataset_values
 
 ENCODE_BATCH = 256
 

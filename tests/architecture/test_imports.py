@@ -28,7 +28,6 @@ PENDING_METHOD_TASK_IMPORTS = {
     ("crystalbench.methods.cdvae.artifact", "crystalbench.tasks.csp.training_data"),
     ("crystalbench.methods.cdvae.config", "crystalbench.tasks.csp.compounds"),
     ("crystalbench.methods.lcom.training_set", "crystalbench.tasks.csp.training_data"),
-    ("crystalbench.methods.lcom.training_set", "crystalbench.tasks.labelled"),
     ("crystalbench.methods.lcom.path_energies", "crystalbench.tasks.csp.energy_models"),
 }
 """Methods that still reach into csp26 / the labelled tasks for training data (issue 15, item 3, open).
@@ -70,10 +69,15 @@ GRAPH = {name: set(imports_of(name, path)) for name, path in MODULES.items()}
 
 
 def part(module: str) -> str:
-    """``api``, ``engine``, ``methods``, ``tasks`` or ``root`` (the package's ``__init__``)."""
+    """``api``, ``engine``, ``methods``, ``tasks`` or ``root`` (the package's ``__init__``).
+
+    The conformance kit (``crystalbench.testing``) drives plugins through the engine's
+    budgeted oracle, so it counts as engine: it too may not import a particular plugin.
+    """
     if module == "crystalbench":
         return "root"
-    return {"api": "api", "harness": "engine", "methods": "methods", "tasks": "tasks"}[module.split(".")[1]]
+    return {"api": "api", "harness": "engine", "testing": "engine", "methods": "methods",
+            "tasks": "tasks"}[module.split(".")[1]]
 
 
 def edges(source_part: str) -> list[tuple[str, str]]:

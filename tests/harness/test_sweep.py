@@ -16,7 +16,8 @@ from crystalbench.harness.history import read_histories, read_results
 from crystalbench.harness.runner import TrialContext, method_artifact_key
 from crystalbench.harness.spec import parse_spec
 from crystalbench.harness.storage import location
-from crystalbench.harness.sweep import _log_sweep_files, run_sweep
+from crystalbench.harness.sweep import run_sweep
+from crystalbench.harness.sweep_mlflow import log_sweep_files
 from crystalbench.harness.tracking import Tracker
 from tests.helpers import small_spec
 
@@ -168,7 +169,7 @@ def test_the_parent_run_keeps_each_prepared_artifacts_quality_once_with_who_used
     tracker = Tracker(uri, "t", (tmp_path / "art").as_uri())
     parent = tracker.start_sweep("t", {}, {}, None)
 
-    _log_sweep_files(tracker, parent, location(str(run_dir)), spec, ctx)
+    log_sweep_files(tracker, parent, location(str(run_dir)), spec, ctx)
 
     client = MlflowClient(uri)
     assert {a.path for a in client.list_artifacts(parent)} == {"index.json", "prepare", "spec.yaml"}

@@ -15,7 +15,8 @@ import fsspec
 import pytest
 import ray
 
-from crystalbench.api import registry, regress
+from crystalbench.api import registry
+from crystalbench.harness import regress
 from crystalbench.harness.dataset import Dataset
 from crystalbench.harness.errors import UserError
 from crystalbench.harness.history import read_histories, read_history, read_results

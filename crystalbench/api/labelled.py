@@ -1,4 +1,9 @@
-"""Shared plumbing of tasks whose oracle is a cheap function of one crystal (electronegativity, formation energy).
+"""The contract's toolkit for property tasks: an oracle that is a cheap function of one crystal.
+
+Built-in users: electronegativity and formation energy; third-party: see docs/plugins.md.
+A task that saves its oracle's value of every dataset crystal here
+(``save_dataset_values``, read back by ``load_dataset_values``) offers the
+``labelled_training_set`` capability: the offline methods learn from those values.
 
 * ``ValidOracle`` turns a value function on valid crystals into the contract's
   oracle: invalid or ``None`` proposals give NaN, never reaching the function.
