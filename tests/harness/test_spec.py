@@ -104,7 +104,10 @@ def test_incompatible_cells_are_skipped_naming_the_missing_capability():
     assert [(c.problem, c.seed) for c in cells if c.method == "fixed_composition_only"] == [("NaCl", 0), ("NaCl", 1)]
 
 
-@pytest.mark.parametrize("config", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+SHIPPED_CONFIGS = sorted([*(REPO / "configs").glob("*.yaml"), *(REPO / "examples").glob("*/configs/*.yaml")])
+
+
+@pytest.mark.parametrize("config", SHIPPED_CONFIGS, ids=lambda p: p.name)
 def test_every_shipped_config_is_a_valid_spec(config):
     cells, _ = load_spec(config).grid()
     assert cells
