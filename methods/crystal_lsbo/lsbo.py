@@ -52,9 +52,12 @@ class CrystalLSBO(StackMethod):
         return self.space.decode(self._pending.to(torch.float32))
 
     def tell(self, structures: list[Structure | None], values: np.ndarray) -> None:
-        self.X = torch.cat([self.X, self._pending])
-        self.Y = torch.cat([self.Y, torch.as_tensor(self.sign * values, dtype=torch.float64)])
-        self.crystals.extend(structures)
+        """Add the proposals to the GP's data; a NaN (no value at all) teaches it nothing and is left out."""
+        keep = np.isfinite(np.asarray(values, dtype=float))
+        self.X = torch.cat([self.X, self._pending[torch.as_tensor(keep)]])
+        self.Y = torch.cat([self.Y, torch.as_tensor(self.sign * np.asarray(values, dtype=float)[keep],
+                                                    dtype=torch.float64)])
+        self.crystals.extend(s for s, k in zip(structures, keep) if k)
 
 
 class CrystalLCALSBO(CrystalLSBO):
