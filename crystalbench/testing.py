@@ -24,6 +24,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from crystalbench.api import ArtifactStore, Dataset, Exhausted, Method, Problem, ProblemView, Task, capabilities
+from crystalbench.api.registry import missing_capabilities
 from crystalbench.harness.crystal import to_cif
 from crystalbench.harness.oracle import BudgetedOracle
 
@@ -117,7 +118,7 @@ def check_method(method: type[Method], params: dict, task: Task, store: Artifact
     gives the same proposals; and, where the method checkpoints, a reloaded state
     proposes what the original would.
     """
-    reason = _incompatible(method, task)
+    reason = missing_capabilities(method, task)
     _require(reason is None, "compatibility", str(reason))
     artifact = method.prepare(store, dataset, params, task.name)
     _require(artifact is None or Path(artifact).is_dir(), "prepare", f"a directory or None, got {artifact!r}")
@@ -134,11 +135,6 @@ def check_method(method: type[Method], params: dict, task: Task, store: Artifact
                                         artifact, seed)
     _check_state_round_trip(method, params, task.load_problem(name, dataset, task_artifact, seed=seed), artifact,
                             seed, batch_size)
-
-
-def _incompatible(method: type[Method], task: Task) -> str | None:
-    missing = method.requires - task.offers
-    return f"{method.name} requires {sorted(missing)}, which {task.name} does not offer" if missing else None
 
 
 def _started(method: type[Method], params: dict, problem: Problem, artifact: Path | None, seed: int) -> Method:

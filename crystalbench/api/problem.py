@@ -59,18 +59,14 @@ class ProblemView:
         return np.argsort(key, kind="stable")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Problem(ProblemView):
     """A problem as the runner holds it: the view plus the oracle, the invalid penalty and the finalisation."""
 
-    oracle: Oracle = None  # type: ignore[assignment]  # required; defaulted only to follow the view's defaults
-    invalid_penalty: float = float("nan")
+    oracle: Oracle
+    invalid_penalty: float
     finalize: Callable[[Structure], dict] | None = None
     """Final metrics of the trial's best structure (CSP: relax it and judge success); None: nothing to add."""
-
-    def __post_init__(self) -> None:
-        if self.oracle is None:
-            raise TypeError("Problem needs an oracle")
 
     def view(self) -> ProblemView:
         """The method's view of this problem: everything but the oracle, the penalty and the finalisation."""

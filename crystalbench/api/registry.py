@@ -44,7 +44,7 @@ def register_task(cls: type[T]) -> type[T]:
 
 def _register(table: dict, cls: type, kind: str) -> None:
     existing = table.get(cls.name)
-    if existing is not None and existing is not cls and existing.__qualname__ != cls.__qualname__:
+    if existing is not None and existing.__qualname__ != cls.__qualname__:
         raise ValueError(f"{kind} name {cls.name!r} is registered twice ({existing.__module__}, {cls.__module__})")
     table[cls.name] = cls
 
@@ -102,9 +102,14 @@ def load(plugins: list[str] = ()) -> None:
 
 def incompatibility(method: str, task: str) -> str | None:
     """Why ``method`` cannot run on ``task`` (the capabilities it requires that the task does not offer), or None."""
-    missing = get_method(method).requires - get_task(task).offers
+    return missing_capabilities(get_method(method), get_task(task))
+
+
+def missing_capabilities(method: type[Method], task: type[Task] | Task) -> str | None:
+    """``incompatibility`` for classes (or a configured task), registered or not: the conformance kit's check too."""
+    missing = method.requires - task.offers
     if missing:
-        return f"{method} requires {', '.join(sorted(missing))}, which {task} does not offer"
+        return f"{method.name} requires {', '.join(sorted(missing))}, which {task.name} does not offer"
     return None
 
 
