@@ -17,13 +17,26 @@ passes here behaves the same inside a sweep (docs/architecture.md, docs/plugins.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from pymatgen.core import Structure
 
-from crystalbench.api import ArtifactStore, Dataset, Exhausted, Method, Problem, ProblemView, Task, capabilities
+from crystalbench.api import (
+    ArtifactStore,
+    Dataset,
+    Exhausted,
+    FinalResult,
+    Judgement,
+    Method,
+    Problem,
+    ProblemView,
+    Task,
+    TaskView,
+    capabilities,
+)
 from crystalbench.api.registry import missing_capabilities
 from crystalbench.harness.crystal import to_cif
 from crystalbench.harness.oracle import BudgetedOracle
@@ -47,7 +60,10 @@ def check_task(task: Task, store: ArtifactStore, dataset: Dataset, problems: Seq
     """Check ``task``'s problems, directions, budgets, initial sets, oracle batching and penalties.
 
     ``problems``: which problems to load (default: the first); each is loaded for each of
-    ``seeds`` and twice for the first seed, to check determinism.
+    ``seeds`` and twice for the first seed, to check determinism. A task offering
+    ``labelled_training_set`` must give the labelled set of those problems, named
+    stably, with one finite value per crystal; one offering ``final_relaxation`` must
+    finalize a structure into a ``FinalResult`` that survives ``result.json``.
     """
     names = task.problem_names()
     _require(bool(names) and len(set(names)) == len(names), "problem names", f"non-empty and distinct, got {names}")
@@ -68,6 +84,40 @@ def check_task(task: Task, store: ArtifactStore, dataset: Dataset, problems: Seq
                  "load_problem", f"{name}: the same seed gave another initial set")
         for seed in seeds[1:]:
             _check_problem(task, name, task.load_problem(name, dataset, artifact, seed=seed))
+    if capabilities.LABELLED_TRAINING_SET in task.offers:
+        _check_labelled_set(task, store, dataset, chosen)
+    if capabilities.FINAL_RELAXATION in task.offers:
+        _check_finalize(task, task.load_problem(chosen[0], dataset, artifact, seed=seeds[0]))
+
+
+def _check_finalize(task: Task, problem: Problem) -> None:
+    where = f"{task.name}/{problem.name}"
+    _require(problem.finalize is not None, "finalize", f"{where}: offers final_relaxation but has no finalize")
+    final = problem.finalize(problem.initial_structures[0])
+    _require(isinstance(final, FinalResult), "finalize", f"{where}: must return a FinalResult, got {type(final)}")
+    stored = json.loads(json.dumps(final.to_json()))
+    _require(Judgement.from_json(stored, where) == final.own, "finalize",
+             f"{where}: the judgement does not survive result.json (JSON scalars only)")
+    _require(len(FinalResult.structure_of(stored, where)) == len(final.structure), "finalize",
+             f"{where}: the final structure does not survive result.json")
+
+
+def _check_labelled_set(task: Task, store: ArtifactStore, dataset: Dataset, problems: list[str]) -> None:
+    labelled = task.labelled_set(store, dataset, problems)
+    _require(labelled.source == task.labelled_set(store, dataset, problems).source, "labelled set",
+             "two calls named the labels differently")
+    _require(labelled.direction in ("min", "max"), "labelled set",
+             f"direction 'min' or 'max', got {labelled.direction!r}")
+    _require(set(labelled.problems) <= set(problems), "labelled set",
+             f"asked for {problems}, got {list(labelled.problems)}")
+    crystals = labelled.load()
+    n = len(crystals.structures)
+    _require(n > 0 and len(crystals.ids) == n and len(crystals.problems) == n and crystals.values.shape == (n,),
+             "labelled set", f"{n} structures with {len(crystals.ids)} ids, {len(crystals.problems)} problems and "
+                             f"values of shape {crystals.values.shape}")
+    _require(bool(np.all(np.isfinite(crystals.values))), "labelled set", "values must be finite")
+    _require(set(crystals.problems) <= set(labelled.problems), "labelled set",
+             f"crystals of {sorted(set(crystals.problems) - set(labelled.problems))} outside its problems")
 
 
 def _check_problem(task: Task, name: str, problem: Problem) -> None:
@@ -110,8 +160,12 @@ def _check_problem(task: Task, name: str, problem: Problem) -> None:
 
 
 def check_method(method: type[Method], params: dict, task: Task, store: ArtifactStore, dataset: Dataset,
-                 problem: str | None = None, budget: int = 6, batch_size: int = 2, seed: int = 0) -> None:
+                 problem: str | None = None, budget: int = 6, batch_size: int = 2, seed: int = 0,
+                 task_params: Mapping[str, object] | None = None) -> None:
     """Run ``method(**params)`` on ``task``'s ``problem`` (default: the first) through a budgeted oracle and check it.
+
+    ``task`` is configured already; ``task_params`` are the parameters it was configured
+    with, as the method's ``prepare`` sees them (``TaskView.params``).
 
     Checked: it may run on the task; ``prepare`` is content-addressed; ``ask(n)`` gives
     1..n structures or None; ``tell`` accepts the invalid penalty and NaN; the same seed
@@ -120,9 +174,10 @@ def check_method(method: type[Method], params: dict, task: Task, store: Artifact
     """
     reason = missing_capabilities(method, task)
     _require(reason is None, "compatibility", str(reason))
-    artifact = method.prepare(store, dataset, params, task.name)
+    view = TaskView.of(task, task_params or {})
+    artifact = method.prepare(store, dataset, params, view)
     _require(artifact is None or Path(artifact).is_dir(), "prepare", f"a directory or None, got {artifact!r}")
-    _require(method.prepare(store, dataset, params, task.name) == artifact, "prepare",
+    _require(method.prepare(store, dataset, params, view) == artifact, "prepare",
              "a second prepare built a new artifact")
     name = problem or task.problem_names()[0]
     task_artifact = task.prepare(store, dataset, [name])

@@ -1,20 +1,21 @@
-"""Tables of the final metrics that some problems add to a trial (``Problem.finalize``; csp26's success).
+"""Tables of the final results that some problems add to a trial (``Problem.finalize``; csp26's success).
 
-``write_final_report(results, out_dir)`` writes, when any complete trial has final
-metrics (``result.json`` ``extra.final``):
+``write_final_report(results, out_dir)`` writes, when any complete trial has a final
+result (``result.json`` ``extra.final``, a ``FinalResult``, and ``extra.judged``, the
+judges' ``Judgement``s):
 
 ``final.parquet``
-    One row per complete trial: task, problem, method, seed, wall time, and every
-    scalar final metric.
+    One row per complete trial: task, problem, method, seed, wall time, and the
+    scalars of every judgement (``Judgement.scalars``; a judge's prefixed ``<judge>.``).
 ``final.md``
-    Per task and per success criterion (a boolean metric named ``*_success``), a
+    Per task and per success criterion (the judgements' ``criteria``), a
     check-mark table like LCOM's Table 1: one row per problem, one column per
     method; ✓ when every seed succeeded, ``k/n`` when some did, ✗ when none did,
-    with which reference matched (``*matched``) in brackets; a problem whose trials
-    all failed is listed and counts as unsolved. The last row counts
+    with which reference matched (``<criterion>.matched``) in brackets; a problem whose
+    trials all failed is listed and counts as unsolved. The last row counts
     successes out of the number of problems, as the mean over seeds and as the
-    number of problems solved by at least one seed. Then, when the final metrics
-    hold the oracle's value of the final structure (``FINAL_VALUE``), a Fig. 3-style
+    number of problems solved by at least one seed. Then, when the final results
+    hold the objective's value of the final structure (``value``), a Fig. 3-style
     table of its relative improvement over the trial's initial best (the start),
     (initial − final) / |initial| signed so that positive is better, mean over seeds.
     Then a Table 2-style timing:
@@ -28,35 +29,63 @@ from pathlib import Path
 
 import polars as pl
 
-from crystalbench.api import registry
+from crystalbench.api import Judgement, registry
 from crystalbench.harness.errors import UserError
 from crystalbench.harness.history import TrialResult
 
 CHECK, CROSS = "✓", "✗"
-FINAL_VALUE = "energy_per_atom"
-"""The final metric holding the oracle's value of the final structure, in the history's units (csp26: the
-relaxed structure's energy). Unlike the leaderboard's final best, which for csp26 is an unrelaxed proposal,
-it is comparable with the start's value, a relaxed structure's."""
+FINAL_VALUE = "value"
+"""The column of the objective's value of the final structure, in the history's units (csp26: the relaxed
+structure's energy). Unlike the leaderboard's final best, which for csp26 is an unrelaxed proposal, it is
+comparable with the start's value, a relaxed structure's."""
+
+
+def judgements(result: TrialResult) -> dict[str, Judgement]:
+    """Column prefix -> judgement of a trial: ``""`` its own model's (``extra.final``), ``"<judge>."`` each judge's.
+
+    Empty for a trial without a final result; a result in another layout is a one-line ``UserError``.
+    """
+    final = result.extra.get("final")
+    if not final:
+        return {}
+    where = f"trial {result.cell_id} (result.json)"
+    found = {"": Judgement.from_json(final, where)}
+    return found | {f"{judge}.": Judgement.from_json(data, where)
+                    for judge, data in sorted(result.extra.get("judged", {}).items())}
+
+
+def final_scalars(result: TrialResult) -> dict:
+    """The scalars of all of a trial's judgements in one flat row (see ``judgements`` for the prefixes)."""
+    row = {}
+    for prefix, judgement in judgements(result).items():
+        row |= judgement.scalars(prefix)
+    return row
+
+
+def criteria(results: list[TrialResult]) -> list[str]:
+    """Every success criterion of ``results``' judgements as a column name, the trials' own first."""
+    names: dict[str, None] = {}
+    for r in results:
+        for prefix, judgement in judgements(r).items():
+            names |= {f"{prefix}{c}": None for c in judgement.criteria}
+    return sorted(names, key=lambda c: ("." in c, c))
 
 
 def final_frame(results: list[TrialResult]) -> pl.DataFrame:
-    """One row per complete trial that has final metrics; scalar metrics only (CIFs and the like are left out)."""
+    """One row per complete trial that has a final result: its judgements' scalars."""
     rows = []
     for r in results:
-        final = r.extra.get("final")
-        if r.status != "complete" or not final:
+        if r.status != "complete" or not r.extra.get("final"):
             continue
-        scalars = {k: v for k, v in final.items() if v is None or isinstance(v, bool | int | float | str)}
-        scalars.pop("relaxed_cif", None)
         rows.append({"task": r.task, "problem": r.problem, "method": r.method, "seed": r.seed,
                      "direction": r.direction, "initial_best": r.initial_best, "wall_time_s": r.wall_time_s,
-                     **scalars})
+                     "final_seconds": r.extra.get("final_seconds"), **final_scalars(r)})
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
 
 
 def success_table(frame: pl.DataFrame, criterion: str, problems: list[str]) -> list[str]:
-    """Markdown lines of the check-mark table of one task for one ``*_success`` column."""
-    matched_column = criterion.removesuffix("strict_success") + "matched" if criterion.endswith("strict_success") else None
+    """Markdown lines of the check-mark table of one task for one criterion column."""
+    matched_column = f"{criterion}.matched"
     methods = sorted(frame["method"].unique().to_list())
     lines = ["| problem | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     counts = {}
@@ -115,7 +144,7 @@ def _percent(value: float | None) -> str:
 
 def timing_table(frame: pl.DataFrame) -> list[str]:
     """Markdown lines: wall-clock seconds per predicted structure by method (mean, and its split)."""
-    final = pl.col("final_seconds") if "final_seconds" in frame.columns else pl.lit(0.0)
+    final = pl.col("final_seconds").fill_null(0.0) if "final_seconds" in frame.columns else pl.lit(0.0)
     rows = (frame.with_columns(final.alias("final_s"))
             .group_by("method").agg(pl.len().alias("n"), pl.col("wall_time_s").mean().alias("total"),
                                     pl.col("final_s").mean().alias("final"))
@@ -147,10 +176,11 @@ def write_final_report(results: list[TrialResult], out_dir: Path) -> Path | None
     for task in sorted(frame["task"].unique().to_list()):
         sub = frame.filter(pl.col("task") == task)
         problems = _problem_order(task, sorted({r.problem for r in results if r.task == task}))
-        for criterion in [c for c in sub.columns if c.endswith("_success")]:
+        for criterion in criteria([r for r in results if r.task == task]):
             lines += [f"## {task}: `{criterion}`", "", *success_table(sub, criterion, problems), ""]
         if FINAL_VALUE in sub.columns and sub["initial_best"].is_not_null().any():
-            lines += [f"## {task}: relative improvement of `{FINAL_VALUE}` over the start (positive = better)", "",
+            lines += [f"## {task}: relative improvement of the final `{FINAL_VALUE}` over the start "
+                      "(positive = better)", "",
                       *improvement_table(sub, problems), ""]
         lines += [f"## {task}: wall-clock per predicted structure (s)", "", *timing_table(sub), ""]
     path = out_dir / "final.md"

@@ -6,14 +6,15 @@ CHGNet, ``Task.judge_structure``). Doing that inside each trial would hold the
 trial's core for minutes and repeat the calculation for every trial that ended in
 the same structure, so it is a stage of its own:
 
-* every complete trial of a task that knows the judge, whose ``extra.final`` has a
-  ``relaxed_cif`` and no ``<judge>_*`` metrics yet, is collected;
+* every complete trial of a task that knows the judge, whose ``extra.final`` (a
+  ``FinalResult``) has a structure and whose ``extra.judged`` has no verdict of the
+  judge yet, is collected;
 * per problem, final structures that ``StructureMatcher`` matches under tight
   tolerances (``DEDUP``: the same minimum reached from different starts) are judged
   once, one single-CPU Ray task per distinct structure, across the cluster;
-* each verdict is merged into the ``result.json`` of every trial that shares the
-  structure as soon as it arrives, and logged as ``final.<judge>_*`` metrics on
-  their MLflow child runs. An interrupted stage keeps what it judged; running it
+* each verdict (a ``Judgement``) lands in ``extra.judged.<judge>`` of the ``result.json``
+  of every trial that shares the structure as soon as it arrives, and is logged as
+  ``final.<judge>.*`` metrics on their MLflow child runs. An interrupted stage keeps what it judged; running it
   again judges the rest.
 
 The sweep runs this stage for the judges its tasks ask for
@@ -32,7 +33,7 @@ from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 from tqdm import tqdm
 
-from crystalbench.api import registry
+from crystalbench.api import FinalResult, Judgement, registry
 from crystalbench.harness.errors import UserError
 from crystalbench.harness.history import SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult, read_results
 from crystalbench.harness.storage import Location, Where, location
@@ -95,10 +96,9 @@ def judge_run(
     results = {r.cell_id: r for r in read_results(run_dir) if r.task in tasks}
     pending = []
     for r in results.values():
-        final = r.extra.get("final") or {}
-        if r.status != "complete" or not final.get("relaxed_cif"):
+        if r.status != "complete" or not r.extra.get("final"):
             continue
-        if any(k.startswith(f"{judge}_") for k in final):
+        if judge in r.extra.get("judged", {}):
             outcome.already += 1
         else:
             pending.append(r)
@@ -119,13 +119,11 @@ def judge_run(
         except ray.exceptions.RayError as exc:  # the judge failed on this structure: the trials stay unjudged
             outcome.failed |= {c: _first_line(exc) for c in d.cell_ids}
             continue
-        finals = {}
         for cell_id in d.cell_ids:
             result = results[cell_id]
-            result.extra["final"] |= verdict
+            result.extra.setdefault("judged", {})[judge] = verdict.to_json()
             result.write(run_dir / TRIALS_DIR / cell_id)
-            finals[cell_id] = verdict
-        log_final_metrics(state["tracking_uri"], run_ids, finals)
+        log_final_metrics(state["tracking_uri"], run_ids, {c: verdict.scalars(f"{judge}.") for c in d.cell_ids})
         outcome.judged += d.cell_ids
     bar.close()
     return outcome
@@ -151,15 +149,15 @@ def _tasks_with(record: dict, judge: str, run_dir: Location) -> dict[str, dict]:
 def distinct_structures(trials: list[TrialResult]) -> tuple[list[Distinct], dict[str, str]]:
     """The distinct final (relaxed) structures of ``trials``, per task and problem, in a stable order.
 
-    Also returns cell id -> error for the trials whose ``relaxed_cif`` does not parse.
+    Also returns cell id -> error for the trials whose final structure does not parse.
     """
     by_problem: dict[tuple[str, str], list[tuple[str, Structure]]] = {}
     unreadable = {}
     for r in sorted(trials, key=lambda r: r.cell_id):
         try:
-            structure = Structure.from_str(r.extra["final"]["relaxed_cif"], fmt="cif")
-        except (ValueError, KeyError, IndexError) as exc:
-            unreadable[r.cell_id] = f"its relaxed_cif does not parse: {_first_line(exc)}"
+            structure = FinalResult.structure_of(r.extra["final"], f"trial {r.cell_id} (result.json)")
+        except ValueError as exc:
+            unreadable[r.cell_id] = f"its final structure does not parse: {_first_line(exc)}"
             continue
         by_problem.setdefault((r.task, r.problem), []).append((r.cell_id, structure))
     matcher = StructureMatcher(**DEDUP)
@@ -177,9 +175,13 @@ def distinct_structures(trials: list[TrialResult]) -> tuple[list[Distinct], dict
 
 
 @ray.remote(num_cpus=1)
-def _judge_one(task: str, params: dict, plugins: list[str], problem: str, structure: Structure, judge: str) -> dict:
+def _judge_one(task: str, params: dict, plugins: list[str], problem: str, structure: Structure,
+               judge: str) -> Judgement:
     registry.load(plugins)
-    return registry.get_task(task)(**params).judge_structure(problem, structure, judge)
+    verdict = registry.get_task(task)(**params).judge_structure(problem, structure, judge)
+    if not isinstance(verdict, Judgement):
+        raise TypeError(f"task {task}: judge_structure must return a Judgement, got {type(verdict)}")
+    return verdict
 
 
 def _first_line(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import ray
 
-from crystalbench.api import registry
+from crystalbench.api import TaskView, registry
 from crystalbench.harness.console import phase
 from crystalbench.harness.dataset import Dataset, bundled_path, file_digest
 from crystalbench.harness.errors import UserError
@@ -37,8 +37,8 @@ def prepare_artifacts(spec: Spec, run_dir: Location, progress: bool = True) -> T
                  for t in spec.tasks}
     train = _prepare_method.options(num_gpus=1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0)
     method_refs = {
-        method_artifact_key(m.label, t.name): train.remote(m.name, m.params, t.name, store_root, dataset_path,
-                                                           list(spec.plugins))
+        method_artifact_key(m.label, t.name): train.remote(m.name, m.params, t.name, t.params, store_root,
+                                                           dataset_path, list(spec.plugins))
         for m in spec.methods
         for t in spec.tasks
         if registry.incompatibility(m.name, t.name) is None
@@ -97,9 +97,10 @@ def _prepare_task(
 
 @ray.remote
 def _prepare_method(
-    name: str, params: dict, task: str, store_root: str, dataset_path: str, plugins: list[str]
+    name: str, params: dict, task: str, task_params: dict, store_root: str, dataset_path: str, plugins: list[str]
 ) -> str | None:
     registry.load(plugins)
     store = ArtifactStore(store_root)
-    path = registry.get_method(name).prepare(store, Dataset.load(local_artifact(dataset_path)), params, task)
+    view = TaskView.of(registry.get_task(task)(**task_params), task_params)
+    path = registry.get_method(name).prepare(store, Dataset.load(local_artifact(dataset_path)), params, view)
     return store.where(path) if path else None

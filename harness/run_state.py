@@ -15,7 +15,8 @@ from dataclasses import asdict
 import yaml
 
 from crystalbench.harness.errors import UserError
-from crystalbench.harness.history import RESULT_FILE, SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult
+from crystalbench.harness.final_metrics import judgements
+from crystalbench.harness.history import RESULT_FILE, SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult, read_results
 from crystalbench.harness.spec import Cell, Spec
 from crystalbench.harness.storage import Location
 
@@ -29,6 +30,8 @@ def open_run_dir(spec: Spec, run_dir: Location, resume: bool) -> dict:
             raise UserError(f"run directory {run_dir} already holds a sweep; use --resume or another run_dir")
         if state.get("spec_hash") != spec.spec_hash:
             raise UserError(f"cannot resume {run_dir}: it was run from a different spec (hash {state['spec_hash'][:12]})")
+        for result in read_results(run_dir):
+            judgements(result)  # a final result in an older layout: refused now, not after the trials
         return state
     (run_dir / SPEC_FILE).write_text(yaml.safe_dump(_spec_record(spec), sort_keys=False))
     state = {"suite": spec.suite, "spec_hash": spec.spec_hash, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}

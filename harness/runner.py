@@ -19,7 +19,7 @@ import numpy as np
 import ray
 from pymatgen.core import Structure
 
-from crystalbench.api import Exhausted, registry
+from crystalbench.api import Exhausted, FinalResult, registry
 from crystalbench.harness.crystal import to_cif
 from crystalbench.harness.dataset import Dataset
 from crystalbench.harness.history import TRIALS_DIR, TrialResult, write_history
@@ -182,7 +182,11 @@ def _loop(
             result.extra["final_is_start"] = True
         write_history(trial_dir, rows)
         t0 = time.perf_counter()
-        result.extra["final"] = problem.finalize(final_structure) | {"final_seconds": time.perf_counter() - t0}
+        final = problem.finalize(final_structure)
+        if not isinstance(final, FinalResult):
+            raise TypeError(f"{problem.task}/{problem.name}: finalize must return a FinalResult, got {type(final)}")
+        result.extra["final"] = final.to_json()
+        result.extra["final_seconds"] = time.perf_counter() - t0
 
 
 def _node() -> str:

@@ -24,6 +24,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
 from crystalbench.harness.crystal import from_cif
+from crystalbench.harness.final_metrics import final_scalars
 from crystalbench.harness.history import HISTORY_FILE, TrialResult, read_history
 from crystalbench.harness.storage import Location, Where, location
 
@@ -181,8 +182,8 @@ class Tracker:
             self.client.log_text(run_id, result.traceback, "traceback.txt")
         if result.extra.get("trace"):
             self.client.log_dict(run_id, result.extra["trace"], "trace.json")
-        if result.extra.get("final", {}).get("relaxed_cif"):
-            self.client.log_text(run_id, result.extra["final"]["relaxed_cif"], "final/relaxed.cif")
+        if result.extra.get("final", {}).get("structure"):
+            self.client.log_text(run_id, result.extra["final"]["structure"], "final/structure.cif")
         self.client.set_terminated(run_id, status="FINISHED" if result.status == "complete" else "FAILED",
                                    end_time=end_ms)
 
@@ -224,7 +225,7 @@ def _summary(result: TrialResult, history: pl.DataFrame | None) -> dict[str, flo
         summary["physically_valid_rate"] = float(history["physically_valid"].mean())
         summary["oracle_time_per_call_s"] = float(history["oracle_time_s"].mean())
         summary["method_time_per_call_s"] = float(history["method_time_s"].mean())
-    return summary | final_metrics(result.extra.get("final", {}))
+    return summary | final_metrics(final_scalars(result))
 
 
 def improvement(final_best: float, initial_best: float, direction: str) -> float:
@@ -236,9 +237,9 @@ def improvement(final_best: float, initial_best: float, direction: str) -> float
     return (final_best - initial_best) if direction == "max" else (initial_best - final_best)
 
 
-def final_metrics(final: dict) -> dict[str, float]:
-    """The numbers (and booleans, as 0/1) of a trial's final metrics, as ``final.<key>`` (e.g. csp26's success)."""
-    return {f"final.{k}": float(v) for k, v in final.items() if isinstance(v, bool | int | float)}
+def final_metrics(scalars: dict) -> dict[str, float]:
+    """The numbers (and booleans, as 0/1) of a flat row of final scalars (``final_scalars``), as ``final.<key>``."""
+    return {f"final.{k}": float(v) for k, v in scalars.items() if isinstance(v, bool | int | float)}
 
 
 def child_run_ids(uri: str, parent_id: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from crystalbench.api import ArtifactStore, Dataset, ProblemView, capabilities, registry
+from crystalbench.api import ArtifactStore, Dataset, ProblemView, TaskView, capabilities
 from crystalbench.methods.crystal_lsbo.stack_method import StackMethod
 
 
@@ -25,8 +25,8 @@ class RandomSearch(StackMethod):
     name = "random_search"
 
     @classmethod
-    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path | None:
-        if capabilities.SAMPLES_STRUCTURES in registry.get_task(task).offers:
+    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: TaskView) -> Path | None:
+        if capabilities.SAMPLES_STRUCTURES in task.offers:
             return None
         return super().prepare(store, dataset, params, task)
 

@@ -17,11 +17,12 @@ from typing import ClassVar
 import numpy as np
 from pymatgen.core import Composition, Structure
 
-from crystalbench.api import ArtifactStore, Dataset, Problem, Task, capabilities
+from crystalbench.api import ArtifactStore, Dataset, LabelledSet, Problem, Task, capabilities
 from crystalbench.api.labelled import (
     ValidOracle,
     build_problem,
     check_problem_name,
+    dataset_labelled_set,
     dataset_validity,
     evaluate_dataset,
     load_dataset_values,
@@ -74,6 +75,11 @@ class Electronegativity(Task):
             save_dataset_values(tmp, evaluate_dataset(electronegativity_values, dataset, valid))
 
         return store.get_or_build(f"task/{self.name}", self.artifact_key(dataset), build)
+
+    def labelled_set(self, store: ArtifactStore, dataset: Dataset, problems: Sequence[str] | None = None
+                     ) -> LabelledSet:
+        """The dataset crystals this task's oracle gives a finite value (the values ``prepare`` saved)."""
+        return dataset_labelled_set(self.prepare(store, dataset), dataset, self.direction, self.problem_names()[0])
 
     def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path, seed: int = 0) -> Problem:
         check_problem_name(self.name, name, self.problem_names())

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from crystalbench.api import TaskView, registry
+
 REPO = Path(__file__).resolve().parents[1]
 S3_BUCKET = "crystalbench-test"
 """The bucket of the ``s3`` fixture's server."""
@@ -69,3 +71,8 @@ def start_mlflow_server(backend_uri: str, log: Path, *args: str) -> tuple[subpro
             stop_process_group(proc, timeout=10)
             raise RuntimeError(f"mlflow server did not start: {log.read_text()[-2000:]}")
         time.sleep(1)
+
+
+def task_view(name: str, **params) -> TaskView:
+    """The read-only view a method's ``prepare`` gets of the registered task ``name`` configured with ``params``."""
+    return TaskView.of(registry.get_task(name)(**params), params)

@@ -7,10 +7,12 @@ artifact store, structures' validity, errors, seeding) import neither side.
 """
 
 from crystalbench.api import capabilities
+from crystalbench.api.final import FinalResult, Judgement
+from crystalbench.api.labelled_set import LabelledCrystals, LabelledSet
 from crystalbench.api.method import Exhausted, Method
 from crystalbench.api.problem import Direction, Oracle, Problem, ProblemView
 from crystalbench.api.registry import get_method, get_task, method_names, register_method, register_task, task_names
-from crystalbench.api.task import Task, initial_set, invalid_penalty
+from crystalbench.api.task import Task, TaskView, initial_set, invalid_penalty
 from crystalbench.harness.crystal import (
     MIN_DISTANCE_A,
     from_cif,
@@ -27,9 +29,10 @@ from crystalbench.harness.seeding import name_entropy
 from crystalbench.harness.store import ArtifactStore, default_artifact_root, local_artifact
 
 __all__ = [
-    "MIN_DISTANCE_A", "ArtifactStore", "Dataset", "Direction", "Exhausted", "Method", "Oracle", "Problem", "ProblemView",
-    "Task", "UserError", "atomic_write_text", "capabilities", "default_artifact_root", "from_cif", "get_method",
-    "get_task", "initial_set", "invalid_penalty", "is_charge_neutral", "is_physically_plausible",
-    "is_physically_valid", "is_valid", "local_artifact", "method_names", "name_entropy", "read_results",
-    "register_method", "register_task", "task_names", "to_cif",
+    "MIN_DISTANCE_A", "ArtifactStore", "Dataset", "Direction", "Exhausted", "FinalResult", "Judgement",
+    "LabelledCrystals", "LabelledSet", "Method", "Oracle", "Problem", "ProblemView", "Task", "TaskView", "UserError",
+    "atomic_write_text", "capabilities", "default_artifact_root", "from_cif", "get_method", "get_task", "initial_set",
+    "invalid_penalty", "is_charge_neutral", "is_physically_plausible", "is_physically_valid", "is_valid",
+    "local_artifact", "method_names", "name_entropy", "read_results", "register_method", "register_task",
+    "task_names", "to_cif",
 ]

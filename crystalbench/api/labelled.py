@@ -13,11 +13,14 @@ A task that saves its oracle's value of every dataset crystal here
   giving exactly what the oracle would give on each row.
 * ``save_dataset_values`` / ``load_dataset_values`` / ``build_problem`` turn those
   per-row values into a ``Problem`` (initial set, invalid penalty, info).
+* ``dataset_labelled_set`` turns them into the task's ``LabelledSet``: the dataset
+  rows with a finite value, named by the task artifact that computed them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,8 @@ from crystalbench.api import (
     ArtifactStore,
     Dataset,
     Direction,
+    LabelledCrystals,
+    LabelledSet,
     Oracle,
     Problem,
     UserError,
@@ -103,6 +108,19 @@ def load_dataset_values(artifact_dir: Path, dataset: Dataset) -> np.ndarray:
             f"artifact {artifact_dir} holds values for {values.shape[0]} crystals, the dataset has {len(dataset)}"
         )
     return values
+
+
+def dataset_labelled_set(task_dir: Path, dataset: Dataset, direction: Direction, problem: str) -> LabelledSet:
+    """The dataset rows with a finite saved value (``save_dataset_values`` in ``task_dir``) as one problem's set."""
+    return LabelledSet(source=Path(task_dir).name, direction=direction, problems=(problem,),
+                       loader=partial(_dataset_crystals, Path(task_dir), dataset, problem))
+
+
+def _dataset_crystals(task_dir: Path, dataset: Dataset, problem: str) -> LabelledCrystals:
+    values = load_dataset_values(task_dir, dataset)
+    rows = np.flatnonzero(np.isfinite(values))
+    return LabelledCrystals(ids=dataset.table["material_id"].gather(rows).to_list(), problems=[problem] * len(rows),
+                            structures=dataset.structures(rows), values=values[rows].astype(float))
 
 
 def build_problem(

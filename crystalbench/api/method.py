@@ -16,6 +16,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from crystalbench.api.problem import ProblemView
+from crystalbench.api.task import TaskView
 from crystalbench.harness.dataset import Dataset
 from crystalbench.harness.store import ArtifactStore
 
@@ -38,8 +39,12 @@ class Method(ABC):
         """Subclasses take their spec parameters as keyword arguments here (none by default)."""
 
     @classmethod
-    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path | None:
-        """Build shared artifacts (e.g. trained generative models) for ``task`` once per content hash; None if none."""
+    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: TaskView) -> Path | None:
+        """Build shared artifacts (e.g. trained generative models) for ``task`` once per content hash; None if none.
+
+        Called once per (method setting, task) before the trials; ``task`` is read-only and
+        its labelled set (``task.labelled_set``) is what a method that trains learns from.
+        """
         return None
 
     @abstractmethod

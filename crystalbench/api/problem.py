@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 from pymatgen.core import Structure
 
+from crystalbench.api.final import FinalResult
 from crystalbench.harness.dataset import Dataset
 
 Oracle = Callable[[Sequence[Structure | None]], np.ndarray]
@@ -65,7 +66,7 @@ class Problem(ProblemView):
 
     oracle: Oracle
     invalid_penalty: float
-    finalize: Callable[[Structure], dict] | None = None
+    finalize: Callable[[Structure], FinalResult] | None = None
     """Final metrics of the trial's best structure (CSP: relax it and judge success); None: nothing to add."""
 
     def view(self) -> ProblemView:

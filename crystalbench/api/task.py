@@ -9,14 +9,18 @@ computes which methods can run on it (docs/architecture.md).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
 from pymatgen.core import Structure
 
-from crystalbench.api.problem import Direction, Problem
+from crystalbench.api.final import Judgement
+from crystalbench.api.labelled_set import LabelledSet
+from crystalbench.api.problem import Direction, Oracle, Problem
 from crystalbench.harness.dataset import Dataset
 from crystalbench.harness.errors import UserError
 from crystalbench.harness.store import ArtifactStore
@@ -45,6 +49,21 @@ class Task(ABC):
     def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path, seed: int = 0) -> Problem:
         """Materialise problem ``name`` for trial seed ``seed`` from the prepared artifacts (called in every trial)."""
 
+    def labelled_set(self, store: ArtifactStore, dataset: Dataset, problems: Sequence[str] | None = None
+                     ) -> LabelledSet:
+        """Known crystals of ``problems`` (None: all) labelled with this task's objective.
+
+        Tasks that offer ``labelled_training_set`` implement it; methods reach it through ``TaskView``.
+        """
+        raise UserError(f"task {self.name} offers no labelled training set")
+
+    def scoring_oracle(self, problem: str) -> Oracle:
+        """The oracle of ``problem`` for analyses after a run, outside any trial's budget (e.g. lcom's path energies).
+
+        Tasks whose oracle needs no prepared artifact may offer it; none by default.
+        """
+        raise UserError(f"task {self.name} cannot score structures outside a trial")
+
     def start_services(self) -> list:
         """Start the Ray actors this task's oracles share (the caller keeps the handles); none by default."""
         return []
@@ -53,13 +72,42 @@ class Task(ABC):
         """The judges this configured task asks the sweep to run once its trials are done; none by default."""
         return ()
 
-    def judge_structure(self, problem: str, structure: Structure, judge: str) -> dict:
-        """Metrics ``<judge>_*`` of ``structure``, a final (relaxed) structure of ``problem``, under ``judge``.
+    def judge_structure(self, problem: str, structure: Structure, judge: str) -> Judgement:
+        """``judge``'s verdict on ``structure``, a final (relaxed) structure of ``problem``.
 
         Called by ``harness.judging`` on any node, once per distinct final structure;
         must be deterministic so that trials sharing a structure may share its verdict.
         """
         raise UserError(f"task {self.name} has no judge {judge!r}")
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """What a method's ``prepare`` step sees of a configured task: read-only, no oracle.
+
+    ``Method.prepare`` builds artifacts shared by every trial of the method on this
+    task (trained models, surrogates); it decides what to build from the task's
+    capabilities and learns from its labelled set, never from the task's name.
+    """
+
+    name: str
+    params: Mapping[str, object]
+    """The task's spec parameters (read-only)."""
+    offers: frozenset[str]
+    problems: tuple[str, ...]
+    """Every problem of the task, in its stable order (not only those a sweep selected)."""
+    _task: Task = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, task: Task, params: Mapping[str, object]) -> TaskView:
+        """The view of ``task``, configured with ``params``."""
+        return cls(name=task.name, params=MappingProxyType(dict(params)), offers=task.offers,
+                   problems=tuple(task.problem_names()), _task=task)
+
+    def labelled_set(self, store: ArtifactStore, dataset: Dataset, problems: Sequence[str] | None = None
+                     ) -> LabelledSet:
+        """The task's labelled crystals of ``problems`` (None: all): see ``Task.labelled_set``."""
+        return self._task.labelled_set(store, dataset, problems)
 
 
 def initial_set(values: np.ndarray, direction: Direction, n_initial: int) -> np.ndarray:

@@ -1,15 +1,17 @@
-"""The CD-VAE ``prepare`` artifact: trained once per (csp26 training data, hyperparameters, code version).
+"""The CD-VAE ``prepare`` artifact: trained once per (the task's labelled set, hyperparameters, code version).
 
-``prepare_cdvae`` builds (or finds) the csp26 training data of the configured
-compounds, holds out a deterministic share of it, trains on the rest, and
+``prepare_cdvae`` asks the task (a ``TaskView``; csp26 offers its training data)
+for the labelled crystals of the configured compounds, holds out a deterministic
+share of them, trains on the rest, and
 measures on the held-out structures (``quality.json``): the reconstruction
 match rate (``StructureMatcher`` with default tolerances, decode(encode(x))
 with x's own species against x) and the valid-decode rate (pymatgen-valid, no
 two atoms closer than 0.5 Å). ``metrics.json`` holds the training time. The
-key names the training-data index artifact, whose path is itself a content
-hash of every compound's set, so a rebuilt set retrains the model.
+key names the labelled set's source (csp26: the training-data index artifact,
+itself a content hash of every compound's set and of the energy model), so a
+rebuilt set retrains the model.
 
-    python -m crystalbench.methods.cdvae.artifact [--artifacts DIR] [--params JSON]
+    python -m crystalbench.methods.cdvae.artifact --task csp26 [--task-params JSON] [--artifacts DIR] [--params JSON]
 """
 
 from __future__ import annotations
@@ -25,11 +27,10 @@ import torch
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 
-from crystalbench.api import ArtifactStore, default_artifact_root
+from crystalbench.api import ArtifactStore, Dataset, LabelledCrystals, TaskView, default_artifact_root, registry
 from crystalbench.methods.cdvae.config import CdvaeConfig
 from crystalbench.methods.cdvae.model import CdvaeModel, default_device
 from crystalbench.methods.cdvae.training import split, train
-from crystalbench.tasks.csp.training_data import load_training_data, prepare_training_data
 
 ARTIFACT_KIND = "cdvae"
 ARTIFACT_VERSION = 2
@@ -38,30 +39,20 @@ QUALITY_FILE = "quality.json"
 METRICS_FILE = "metrics.json"
 
 
-def prepare_cdvae(store: ArtifactStore, params: dict) -> Path:
-    """Train (once per content key: training data index + hyperparameters + code version) and return the artifact dir.
+def prepare_cdvae(store: ArtifactStore, dataset: Dataset, task: TaskView, params: dict) -> Path:
+    """Train (once per content key: labelled set + hyperparameters + code version) and return the artifact dir.
 
     ``params``: ``CdvaeConfig`` fields (a bad one is a one-line ``UserError``).
     """
-    config = CdvaeConfig.from_params(params)
-    index = prepare_training_data(store, config.energy_model, config.compounds)
-    key = {"kind": ARTIFACT_KIND, "version": ARTIFACT_VERSION, "training_data": index.name, "config": config.key()}
-    return store.get_or_build(ARTIFACT_KIND, key, lambda out: build(out, index, config))
+    config = CdvaeConfig.from_params(params).resolved(task)
+    labelled = task.labelled_set(store, dataset, config.compounds)
+    key = {"kind": ARTIFACT_KIND, "version": ARTIFACT_VERSION, "training_data": labelled.source, "config": config.key()}
+    return store.get_or_build(ARTIFACT_KIND, key, lambda out: build(out, labelled.load(), config))
 
 
-def training_structures(index: Path, compounds: tuple[str, ...]) -> tuple[list[str], list[Structure]]:
-    """(material ids, structures) of the csp26 training data of ``compounds``."""
-    ids, structures = [], []
-    for compound in compounds:
-        data = load_training_data(index, compound)
-        ids.extend(data.table["material_id"].to_list())
-        structures.extend(data.structure(i) for i in range(len(data)))
-    return ids, structures
-
-
-def build(out: Path, index: Path, config: CdvaeConfig) -> None:
+def build(out: Path, crystals: LabelledCrystals, config: CdvaeConfig) -> None:
     """Split, train, measure; write the model, ``quality.json`` and ``metrics.json`` into ``out``."""
-    ids, structures = training_structures(index, config.compounds)
+    ids, structures = crystals.ids, crystals.structures
     train_pos, test_pos = split(ids, config.test_fraction)
     model, history = train([structures[p] for p in train_pos], config)
     model.save(out)
@@ -98,14 +89,19 @@ def measure(model: CdvaeModel, structures: list[Structure], generator: torch.Gen
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Train the default CD-VAE on the csp26 training data (or find it) and print its quality and training time."""
+    """Train the CD-VAE on a task's labelled set (or find it) and print its quality and training time."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", required=True, help="a task offering a labelled training set, e.g. csp26")
+    parser.add_argument("--task-params", default="{}", help="the task's parameters as JSON")
     parser.add_argument("--artifacts", type=Path, default=None, help="artifact store (default: the user cache)")
     parser.add_argument("--params", default="{}", help="CdvaeConfig overrides as JSON, e.g. '{\"epochs\": 50}'")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(1)
-    directory = prepare_cdvae(ArtifactStore(args.artifacts or default_artifact_root()), json.loads(args.params))
+    task_params = json.loads(args.task_params)
+    task = TaskView.of(registry.get_task(args.task)(**task_params), task_params)
+    store = ArtifactStore(args.artifacts or default_artifact_root())
+    directory = prepare_cdvae(store, Dataset.from_file(), task, json.loads(args.params))
     print(directory)
     for name in (QUALITY_FILE, METRICS_FILE):
         print(name, (directory / name).read_text())

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView, capabilities
+from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView, TaskView, capabilities
 from crystalbench.methods.cdvae.artifact import prepare_cdvae
 from crystalbench.methods.cdvae.config import CdvaeConfig
 from crystalbench.methods.cdvae.model import CdvaeModel, default_device
@@ -34,9 +34,9 @@ class Cdvae(Method):
         self.config = CdvaeConfig.from_params(model)
 
     @classmethod
-    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path:
-        """The CD-VAE trained on the csp26 training data (``dataset``, the bundled MP-20 set, is not used)."""
-        return prepare_cdvae(store, params.get("model") or {})
+    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: TaskView) -> Path:
+        """The CD-VAE trained on the task's labelled set (csp26: its training data, not the MP-20 ``dataset``)."""
+        return prepare_cdvae(store, dataset, task, params.get("model") or {})
 
     def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         if artifact_dir is None:

@@ -12,17 +12,15 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from crystalbench.api import UserError
-from crystalbench.tasks.csp.compounds import COMPOUNDS
+from crystalbench.api import TaskView, UserError
 
 
 @dataclass(frozen=True)
 class CdvaeConfig:
     """What a trained CD-VAE depends on: its training data, architecture, training and sampling schedule."""
 
-    energy_model: str = "chgnet"
-    """The csp26 training data is labelled (and its random structures relaxed) with this model."""
-    compounds: tuple[str, ...] = tuple(COMPOUNDS)
+    compounds: tuple[str, ...] = ()
+    """The problems whose labelled crystals it trains on; empty: every problem of the task (``resolved``)."""
     latent_dim: int = 64  # paper 256
     hidden: int = 64  # paper 256 (DimeNet++), 128 (GemNet)
     encoder_layers: int = 3  # paper 4 interaction blocks
@@ -56,9 +54,6 @@ class CdvaeConfig:
             raise UserError(f"cdvae: sigma_begin ({self.sigma_begin}) must exceed sigma_end ({self.sigma_end})")
         if not 0 < self.test_fraction < 1:
             raise UserError(f"cdvae: test_fraction must be in (0, 1), got {self.test_fraction!r}")
-        unknown = sorted(set(self.compounds) - set(COMPOUNDS))
-        if unknown or not self.compounds:
-            raise UserError(f"cdvae: compounds must be csp26 compounds, got {unknown or 'none'}")
 
     @classmethod
     def from_params(cls, params: dict | None) -> CdvaeConfig:
@@ -73,6 +68,14 @@ class CdvaeConfig:
                 raise UserError(f"cdvae: compounds must be a list of compound names, got {params['compounds']!r}")
             params["compounds"] = tuple(params["compounds"])
         return cls(**params)
+
+    def resolved(self, task: TaskView) -> CdvaeConfig:
+        """This config with ``compounds`` set to the task's problems it trains on (all when empty)."""
+        compounds = self.compounds or task.problems
+        unknown = [c for c in compounds if c not in task.problems]
+        if unknown:
+            raise UserError(f"cdvae: compounds must be problems of task {task.name}, got {', '.join(unknown)}")
+        return dataclasses.replace(self, compounds=tuple(compounds))
 
     def key(self) -> dict:
         """JSON-able identity (the artifact key's hyperparameter part)."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView
+from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView, TaskView
 from crystalbench.methods.crystal_lsbo.latent_space import LatentSpace, StackConfig, prepare_stack
 
 
@@ -25,7 +25,7 @@ class StackMethod(Method):
         self.bound = float(bound)
 
     @classmethod
-    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path:
+    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: TaskView) -> Path:
         return prepare_stack(store, dataset, StackConfig(**params.get("stack", {})))
 
     def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
-from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView, capabilities
+from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView, TaskView, capabilities
 from crystalbench.methods.ftcp import artifact
 from crystalbench.methods.ftcp.latent_space import LatentSpace
 from crystalbench.methods.ftcp.training import TrainingConfig
@@ -28,7 +28,7 @@ class FTCPMethod(Method):
         self.config = TrainingConfig(**(vae or {}))
 
     @classmethod
-    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path:
+    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: TaskView) -> Path:
         return artifact.prepare(store, dataset, TrainingConfig(**(params.get("vae") or {})))
 
     def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:

@@ -1,21 +1,19 @@
 """The trained-surrogate artifact of lcom and sl: one per (latent space, labels, training settings, loss).
 
-``prepare_surrogate`` finds (or trains) the latent space first — the Crystal-LSBO
-stack for property tasks (the very artifact crystal_lsbo and random_search use
-with the same ``stack`` settings), the CD-VAE for csp26 — then trains Ê on its
-training set (``training_set``) and saves:
+``prepare_surrogate`` finds (or trains) the latent space first — the CD-VAE where
+the task fixes each problem's composition (csp26), else the Crystal-LSBO stack (the
+very artifact crystal_lsbo and random_search use with the same ``stack`` settings)
+— then trains Ê on the task's labelled set in that space (``training_set``) and saves:
 
 * ``surrogate.pt`` / ``surrogate.json``: the model (``surrogate.Surrogate``);
 * ``latent.json``: which latent space (kind and directory) the surrogate lives in;
-* ``training_values.npy``: the task values it was fitted to, so a trial can check
-  it optimises the oracle the surrogate learnt (``check_problem``);
 * ``quality.json``: held-out MSE (task units²), the over-estimation gap on held-out
   latents after ``QUALITY_STEPS`` descent steps, final α, train seconds;
 * ``metrics.json``: per-epoch training MSE, gap and α.
 
-Key: the task, the latent artifact's name (a content digest), the dataset digest
-(property tasks: the labels are the task's values on it; csp26 learns from the
-training data the CD-VAE's key already names), the training settings, the loss
+Key: the task, the latent artifact's name (a content digest), the labelled set's
+source (a content digest of the configured task's labels, so non-default task
+parameters train their own surrogate), the training settings, the loss
 ("supervised" or "conservative" with its settings) and ``ARTIFACT_VERSION``.
 Optimisation settings (T, step size, restarts) do not key it. Trials never retrain.
 """
@@ -32,7 +30,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from crystalbench.api import ArtifactStore, Dataset, Problem, UserError
+from crystalbench.api import ArtifactStore, Dataset, TaskView, UserError, capabilities
 from crystalbench.methods.cdvae import prepare_cdvae
 from crystalbench.methods.cdvae.config import CdvaeConfig
 from crystalbench.methods.crystal_lsbo.latent_space import StackConfig, prepare_stack
@@ -41,23 +39,17 @@ from crystalbench.methods.lcom.codec import LatentCodec
 from crystalbench.methods.lcom.combined_codec import CombinedVAECodec
 from crystalbench.methods.lcom.surrogate import Surrogate, energy_sign
 from crystalbench.methods.lcom.training import Conservatism, over_estimation_gap, train_surrogate
-from crystalbench.methods.lcom.training_set import (
-    TrainingSet,
-    csp_training_set,
-    property_training_set,
-)
+from crystalbench.methods.lcom.training_set import TrainingSet, training_set
 
 ARTIFACT_KIND = "lcom_surrogate"
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 2
 """Bump when the surrogate, its training or its training set change: it keys the artifacts."""
 LATENT_FILE = "latent.json"
-VALUES_FILE = "training_values.npy"
 QUALITY_FILE = "quality.json"
 METRICS_FILE = "metrics.json"
 QUALITY_STEPS = 50
 QUALITY_STEP_SIZE = 0.05
 """The descent used for the held-out over-estimation gap: fixed, so lcom and sl artifacts compare."""
-CSP_TASK = "csp26"
 
 LatentKind = Literal["combined_vae", "cdvae"]
 
@@ -96,8 +88,6 @@ class LatentSource:
 
     kind: LatentKind
     directory: Path
-    energy_model: str | None = None
-    """csp26: the energy model whose training data the CD-VAE (and the surrogate) learnt."""
 
     def codec(self) -> LatentCodec:
         if self.kind == "cdvae":
@@ -105,31 +95,28 @@ class LatentSource:
         return CombinedVAECodec.load(self.directory)
 
 
-def prepare_surrogate(store: ArtifactStore, dataset: Dataset, task: str, stack: dict, cdvae: dict,
+def prepare_surrogate(store: ArtifactStore, dataset: Dataset, task: TaskView, stack: dict, cdvae: dict,
                       config: SurrogateConfig, conservatism: Conservatism | None) -> Path:
     """The surrogate's artifact directory for ``task`` (built once per key; see the module docstring)."""
-    if task == CSP_TASK:
-        cdvae_config = CdvaeConfig.from_params(cdvae)
-        latent = LatentSource("cdvae", prepare_cdvae(store, cdvae), cdvae_config.energy_model)
-
-        def training_set() -> TrainingSet:
-            return csp_training_set(store, latent.codec(), cdvae_config.compounds, cdvae_config.energy_model)
+    if capabilities.FIXED_COMPOSITION in task.offers:
+        latent = LatentSource("cdvae", prepare_cdvae(store, dataset, task, cdvae))
+        labelled = task.labelled_set(store, dataset, CdvaeConfig.from_params(cdvae).resolved(task).compounds)
     else:
         latent = LatentSource("combined_vae", prepare_stack(store, dataset, StackConfig(**stack)))
-
-        def training_set() -> TrainingSet:
-            return property_training_set(store, dataset, task, latent.codec())
-
+        labelled = task.labelled_set(store, dataset)
     key = {
         "version": ARTIFACT_VERSION,
-        "task": task,
+        "task": task.name,
         "latent": {"kind": latent.kind, "artifact": latent.directory.name},
-        "dataset": None if task == CSP_TASK else dataset.digest,  # csp26 learns from its own training data
+        "labels": labelled.source,
         "surrogate": asdict(config),
         "loss": asdict(conservatism) | {"kind": "conservative"} if conservatism else {"kind": "supervised"},
     }
-    return store.get_or_build(ARTIFACT_KIND, key,
-                              lambda out: _build(out, latent, training_set(), config, conservatism))
+
+    def build(out: Path) -> None:
+        _build(out, latent, training_set(labelled, latent.codec()), config, conservatism)
+
+    return store.get_or_build(ARTIFACT_KIND, key, build)
 
 
 def holdout_split(n: int, config: SurrogateConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +146,6 @@ def _build(out: Path, latent: LatentSource, data: TrainingSet, config: Surrogate
     surrogate.save(out)
     (out / LATENT_FILE).write_text(json.dumps(asdict(latent) | {"directory": str(latent.directory),
                                                                 "labels": data.source}, indent=1))
-    np.save(out / VALUES_FILE, data.known_values, allow_pickle=False)
     quality = {"train_seconds": train_seconds, "n_train": len(train), "n_heldout": len(held),
                "final_train_mse_standardised": log.mse[-1]}
     if len(held):
@@ -177,23 +163,4 @@ def _build(out: Path, latent: LatentSource, data: TrainingSet, config: Surrogate
 
 def load_latent(artifact_dir: Path) -> LatentSource:
     meta = json.loads((Path(artifact_dir) / LATENT_FILE).read_text())
-    return LatentSource(meta["kind"], Path(meta["directory"]), meta["energy_model"])
-
-
-def check_problem(artifact_dir: Path, problem: Problem) -> None:
-    """Refuse a problem whose oracle is not the one the surrogate was trained on (a UserError).
-
-    The surrogate of a property task learnt the values of the task's default
-    parameters; the problem's initial values must be among them. A csp26
-    surrogate learnt energies of the CD-VAE's energy model.
-    """
-    latent = load_latent(artifact_dir)
-    if latent.kind == "cdvae":
-        if problem.info.get("energy_model") != latent.energy_model:
-            raise UserError(f"the surrogate learnt {latent.energy_model} energies, the problem's oracle is "
-                            f"{problem.info.get('energy_model')}; set the cdvae energy_model to match")
-        return
-    known = np.load(Path(artifact_dir) / VALUES_FILE, allow_pickle=False)
-    if not np.isin(problem.initial_values, known).all():
-        raise UserError(f"{problem.task}: the surrogate was trained on the values of the task's default parameters; "
-                        "the problem's oracle differs (non-default task params are not supported by lcom/sl)")
+    return LatentSource(meta["kind"], Path(meta["directory"]))

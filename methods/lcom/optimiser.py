@@ -34,15 +34,10 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView, UserError, capabilities, to_cif
+from crystalbench.api import ArtifactStore, Dataset, Method, ProblemView, TaskView, UserError, capabilities, to_cif
 from crystalbench.methods.cdvae.config import CdvaeConfig
 from crystalbench.methods.crystal_lsbo.latent_space import StackConfig
-from crystalbench.methods.lcom.artifact import (
-    SurrogateConfig,
-    check_problem,
-    load_latent,
-    prepare_surrogate,
-)
+from crystalbench.methods.lcom.artifact import SurrogateConfig, load_latent, prepare_surrogate
 from crystalbench.methods.lcom.descent import descend
 from crystalbench.methods.lcom.surrogate import Surrogate
 from crystalbench.methods.lcom.training import Conservatism
@@ -75,7 +70,7 @@ class LatentOptimiser(Method):
         return None
 
     @classmethod
-    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: str) -> Path:
+    def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: TaskView) -> Path:
         method = cls(**params)
         return prepare_surrogate(store, dataset, task, method.stack, method.cdvae, method.surrogate_config,
                                  method.conservatism())
@@ -83,7 +78,6 @@ class LatentOptimiser(Method):
     def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         if artifact_dir is None:
             raise UserError(f"{self.name} needs its prepared surrogate artifact")
-        check_problem(artifact_dir, problem)
         self.problem, self.rng = problem, rng
         self.artifact_name = Path(artifact_dir).name
         self.surrogate = Surrogate.load(artifact_dir)

@@ -2,9 +2,9 @@
 
 A csp26 trial of lcom or sl run with ``path_every`` > 0 keeps in its trace the
 decoded structure every ``path_every`` gradient steps. This scores those
-structures with the trial's energy model — outside the trial, so outside its
-budget — and writes one row per (trial, proposal, step): the surrogate's
-prediction and the oracle's energy per atom (NaN where the decode gave no
+structures with the task's scoring oracle (``Task.scoring_oracle``: the trial's
+energy model) — outside the trial, so outside its budget — and writes one row
+per (trial, proposal, step): the surrogate's prediction and the oracle's energy per atom (NaN where the decode gave no
 crystal), as ``path_energies.csv``, a per-method mean table
 ``path_energies.md`` and the Fig. 2-style plot ``path_energies.png`` in the
 run's report directory.
@@ -20,29 +20,32 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from crystalbench.api import from_cif, read_results
-from crystalbench.tasks.csp.energy_models import get_energy_model
+from crystalbench.api import from_cif, read_results, registry
 
 REPORT_DIR = "report"
 
 
 def path_energies(run_dir: Path) -> pl.DataFrame:
-    """One row per decoded path point of every csp26 lcom/sl trial with a traced path."""
+    """One row per decoded path point of every lcom/sl trial with a traced path.
+
+    The task is configured as the trial's problem reports its energy model
+    (``problem_info.energy_model``); a task without a scoring oracle is a ``UserError``.
+    """
     rows = []
     for result in read_results(run_dir):
         trace = result.extra.get("trace", {})
-        if result.task != "csp26" or not any("path_cifs" in p for p in trace.get("proposals", [])):
+        if not any("path_cifs" in p for p in trace.get("proposals", [])):
             continue
-        model = get_energy_model(result.extra["problem_info"]["energy_model"])
+        task = registry.get_task(result.task)(energy_model=result.extra["problem_info"]["energy_model"])
+        oracle = task.scoring_oracle(result.problem)
         for index, proposal in enumerate(trace["proposals"]):
             steps = [int(step) for step in proposal["path_cifs"]]
             structures = [from_cif(cif) if cif else None for cif in proposal["path_cifs"].values()]
-            valid = [s for s in structures if s is not None]
-            energies = iter(model.energy_per_atom(valid) if valid else [])
-            for step, structure in zip(steps, structures, strict=True):
+            energies = oracle(structures)
+            for step, structure, energy in zip(steps, structures, energies, strict=True):
                 rows.append({"method": result.method, "problem": result.problem, "seed": result.seed,
                              "proposal": index, "step": step, "surrogate": proposal["surrogate"][step],
-                             "oracle": float(next(energies)) if structure is not None else np.nan})
+                             "oracle": float(energy) if structure is not None else np.nan})
     return pl.DataFrame(rows, schema={"method": pl.String, "problem": pl.String, "seed": pl.Int64,
                                       "proposal": pl.Int64, "step": pl.Int64, "surrogate": pl.Float64,
                                       "oracle": pl.Float64})

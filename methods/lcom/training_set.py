@@ -1,30 +1,27 @@
 """What the surrogate learns from: latents, conditions and task values of known crystals.
 
-* Property tasks: every dataset crystal the Combined-VAE can encode, labelled with
-  the task's oracle value as the task's own prepare step computed it
-  (``dataset_values.npy``, the proxy's prediction for formation energy), so the
-  offline methods (lcom, sl) model exactly the oracle the online ones query.
-  Rows without a finite value (invalid crystals) are left out.
+The task's labelled set (``TaskView.labelled_set``), encoded in the latent space:
+
+* property tasks: every dataset crystal with a finite oracle value, as the task's
+  own prepare step computed it (for formation energy, the proxy's prediction), so
+  the offline methods (lcom, sl) model exactly the oracle the online ones query;
 * csp26: the sub-optimal training structures of the compounds the CD-VAE was
-  trained on (``tasks.csp.training_data``), labelled with their energy per atom
-  under the same energy model; one set over all compounds, the composition
-  entering as the condition c.
+  trained on, labelled with their energy per atom under the task's energy model;
+  one set over all compounds, the composition entering as the condition c.
+
+Crystals the codec cannot encode are left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from itertools import groupby
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from crystalbench.api import ArtifactStore, Dataset, Direction, registry
-from crystalbench.api.labelled import load_dataset_values
+from crystalbench.api import Direction, LabelledSet, UserError
 from crystalbench.methods.lcom.codec import LatentCodec
-from crystalbench.tasks.csp.training_data import load_training_data, prepare_training_data
 
 ENCODE_BATCH = 256
 
@@ -42,34 +39,20 @@ class TrainingSet:
     direction: Direction
     source: str
     """The artifact the labels come from (its directory name: a content digest)."""
-    known_values: np.ndarray
-    """Every value that source holds (property tasks: all dataset rows, NaN for invalid ones), float64."""
 
 
-def property_training_set(store: ArtifactStore, dataset: Dataset, task: str, codec: LatentCodec) -> TrainingSet:
-    """Encoded dataset crystals with a finite oracle value of ``task`` (as its default-parameter prepare computes it)."""
-    task_obj = registry.get_task(task)()
-    task_dir = task_obj.prepare(store, dataset)
-    values = load_dataset_values(task_dir, dataset)
-    rows = [i for i in np.flatnonzero(np.isfinite(values)) if codec.encodable(dataset.structure(int(i)))]
-    structures = dataset.structures(rows)
-    z = torch.cat([codec.encode(structures[start : start + ENCODE_BATCH])
-                   for start in range(0, len(structures), ENCODE_BATCH)])
-    return TrainingSet(z=z, c=codec.condition(structures), values=torch.as_tensor(values[rows], dtype=torch.float32),
-                       direction=task_obj.direction, source=task_dir.name, known_values=values)
-
-
-def csp_training_set(store: ArtifactStore, codec: LatentCodec, compounds: Sequence[str],
-                     energy_model: str) -> TrainingSet:
-    """Encoded csp26 training structures of ``compounds``, labelled with ``energy_model`` energy per atom."""
-    index_dir = prepare_training_data(store, energy_model, compounds)
-    z, c, values = [], [], []
-    for compound in compounds:
-        data = load_training_data(index_dir, compound)
-        structures = data.structures()
-        z.append(codec.encode(structures))
+def training_set(labelled: LabelledSet, codec: LatentCodec) -> TrainingSet:
+    """The encodable crystals of ``labelled``, encoded problem by problem in batches of ``ENCODE_BATCH``."""
+    crystals = labelled.load()
+    rows = [i for i, s in enumerate(crystals.structures) if codec.encodable(s)]
+    if not rows:
+        raise UserError(f"none of the {len(crystals.structures)} labelled crystals can be encoded")
+    z, c = [], []
+    for _, group in groupby(rows, key=lambda i: crystals.problems[i]):
+        structures = [crystals.structures[i] for i in group]
+        z += [codec.encode(structures[start : start + ENCODE_BATCH])
+              for start in range(0, len(structures), ENCODE_BATCH)]
         c.append(codec.condition(structures))
-        values.append(torch.as_tensor(data.labels("energy_per_atom"), dtype=torch.float32))
-    values = torch.cat(values)
-    return TrainingSet(z=torch.cat(z), c=torch.cat(c), values=values, direction="min", source=Path(index_dir).name,
-                       known_values=values.double().numpy())
+    return TrainingSet(z=torch.cat(z), c=torch.cat(c),
+                       values=torch.as_tensor(crystals.values[rows], dtype=torch.float32),
+                       direction=labelled.direction, source=labelled.source)

@@ -15,7 +15,7 @@ experimental structure and the judge's lowest known polymorph:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
@@ -37,9 +37,6 @@ class Verdict:
     """E(x̂) − E* in eV/atom (energy per atom; equal to the formation-energy difference)."""
     matched: str | None
     """Which reference structure ``StructureMatcher`` matched ("experimental", "judge") or None."""
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def judge(

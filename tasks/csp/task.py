@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -30,7 +31,18 @@ import numpy as np
 from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-from crystalbench.api import ArtifactStore, Dataset, Problem, Task, UserError, capabilities
+from crystalbench.api import (
+    ArtifactStore,
+    Dataset,
+    FinalResult,
+    Judgement,
+    LabelledSet,
+    Oracle,
+    Problem,
+    Task,
+    UserError,
+    capabilities,
+)
 from crystalbench.tasks.csp.compounds import COMPOUNDS, reference
 from crystalbench.tasks.csp.energy_models import (
     ENERGY_MODELS,
@@ -43,7 +55,7 @@ from crystalbench.tasks.csp.initial import initial_structure
 from crystalbench.tasks.csp.reference_table import reference_energy
 from crystalbench.tasks.csp.success import Verdict
 from crystalbench.tasks.csp.success import judge as judge_verdict
-from crystalbench.tasks.csp.training_data import load_training_data, prepare_training_data
+from crystalbench.tasks.csp.training_data import labelled_crystals, load_training_data, prepare_training_data
 
 INVALID_MARGIN = 10.0
 """eV/atom above the worst known energy: an invalid proposal must never look better than an unrelaxed
@@ -95,6 +107,21 @@ class Csp26(Task):
         """The training data of each compound in ``problems`` (None: all 26), labelled with the energy model."""
         return prepare_training_data(store, self.energy_model, problems or COMPOUNDS)
 
+    def labelled_set(self, store: ArtifactStore, dataset: Dataset, problems: Sequence[str] | None = None
+                     ) -> LabelledSet:
+        """The training structures of ``problems`` (None: all 26), labelled with the energy model's energy per atom."""
+        compounds = tuple(problems or COMPOUNDS)
+        unknown = [c for c in compounds if c not in COMPOUNDS]
+        if unknown:
+            raise UserError(f"task csp26 has no problem(s) {', '.join(unknown)}; known: {', '.join(COMPOUNDS)}")
+        index = self.prepare(store, dataset, compounds)
+        return LabelledSet(source=index.name, direction="min", problems=compounds,
+                           loader=partial(labelled_crystals, index, compounds))
+
+    def scoring_oracle(self, problem: str) -> Oracle:
+        """The energy model's energy per atom, as the trials' oracle gives it."""
+        return EnergyOracle(self.energy_model)
+
     def start_services(self) -> list:
         """One energy-model actor per node, shared by that node's trials (the sweep keeps the handles)."""
         return start_energy_services(self.energy_model, **self.service)
@@ -137,7 +164,7 @@ class Csp26(Task):
             sample=lambda n, rng: [_random_of(start.structure, rng) for _ in range(n)],
         )
 
-    def finalize(self, compound: str, structure: Structure, start: Structure) -> dict:
+    def finalize(self, compound: str, structure: Structure, start: Structure) -> FinalResult:
         """Relax the trial's best valid proposal with the energy model and judge it by the same model.
 
         The seed's start is judged too (``start_*``): a relaxed random start of a
@@ -148,20 +175,18 @@ class Csp26(Task):
         relaxed = model.relax(structure, fmax=self.relax_fmax, steps=self.relax_steps)
         formation, verdict = _judged(model, compound, relaxed.structure, relaxed.energy_per_atom)
         _, start_verdict = _judged(model, compound, start, float(model.energy_per_atom([start])[0]))
-        final = {
-            "relaxed_cif": relaxed.structure.to(fmt="cif"),
-            "relax_converged": relaxed.converged,
-            "relax_steps": relaxed.steps,
-            "relax_seconds": relaxed.seconds,
-            "energy_per_atom": relaxed.energy_per_atom,
-            "formation_energy": formation,
-            **verdict.as_dict(),
-            "start_energy_success": start_verdict.energy_success,
-            "start_strict_success": start_verdict.strict_success,
-        }
-        return final
+        return FinalResult(structure=relaxed.structure, own=Judgement(
+            value=relaxed.energy_per_atom,
+            criteria={"energy_success": verdict.energy_success, "strict_success": verdict.strict_success,
+                      "start_energy_success": start_verdict.energy_success,
+                      "start_strict_success": start_verdict.strict_success},
+            matched={"strict_success": verdict.matched},
+            metrics={"relax_converged": relaxed.converged, "relax_steps": relaxed.steps,
+                     "relax_seconds": relaxed.seconds, "formation_energy": formation,
+                     "relative_error": verdict.relative_error, "delta_e": verdict.delta_e},
+        ))
 
-    def judge_structure(self, problem: str, structure: Structure, judge: str) -> dict:
+    def judge_structure(self, problem: str, structure: Structure, judge: str) -> Judgement:
         """GPAW single point on ``structure`` (symmetrised first), judged against GPAW's reference table."""
         if judge not in self.judges:
             raise UserError(f"task csp26 has no judge {judge!r}; known: {', '.join(self.judges)}")
@@ -173,12 +198,13 @@ class Csp26(Task):
         structure = _symmetrised(structure)
         energy = float(gpaw.energy_per_atom([structure])[0])
         formation, verdict = _judged(gpaw, problem, structure, energy)
-        return {
-            "gpaw_seconds": time.perf_counter() - t0,
-            "gpaw_energy_per_atom": energy,
-            "gpaw_formation_energy": formation,
-            **{f"gpaw_{k}": v for k, v in verdict.as_dict().items()},
-        }
+        return Judgement(
+            value=energy,
+            criteria={"energy_success": verdict.energy_success, "strict_success": verdict.strict_success},
+            matched={"strict_success": verdict.matched},
+            metrics={"seconds": time.perf_counter() - t0, "formation_energy": formation,
+                     "relative_error": verdict.relative_error, "delta_e": verdict.delta_e},
+        )
 
 
 def _judged(model: EnergyModel, compound: str, structure: Structure, energy: float) -> tuple[float, Verdict]:

@@ -32,7 +32,15 @@ import polars as pl
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 
-from crystalbench.api import ArtifactStore, Dataset, UserError, default_artifact_root, local_artifact, name_entropy
+from crystalbench.api import (
+    ArtifactStore,
+    Dataset,
+    LabelledCrystals,
+    UserError,
+    default_artifact_root,
+    local_artifact,
+    name_entropy,
+)
 from crystalbench.tasks.csp.compounds import COMPOUNDS, polymorphs, reference
 
 VERSION = 1
@@ -75,6 +83,18 @@ def load_training_data(index_dir: Path, compound: str) -> Dataset:
     if compound not in index:
         raise UserError(f"csp26 artifact {index_dir} has no training data for {compound}; prepare it first")
     return Dataset.load(local_artifact(index[compound]) / TABLE)
+
+
+def labelled_crystals(index_dir: Path, compounds: Sequence[str]) -> LabelledCrystals:
+    """The training structures of ``compounds``, compound by compound, labelled with their energy per atom."""
+    ids, problems, structures, values = [], [], [], []
+    for compound in compounds:
+        data = load_training_data(index_dir, compound)
+        ids += data.table["material_id"].to_list()
+        problems += [compound] * len(data)
+        structures += data.structures()
+        values.append(data.labels("energy_per_atom"))
+    return LabelledCrystals(ids=ids, problems=problems, structures=structures, values=np.concatenate(values))
 
 
 def summary(index_dir: Path) -> str:

@@ -24,16 +24,6 @@ FOLDERS = {"crystalbench": REPO / "crystalbench", "crystalbench.harness": REPO /
 LEAVES = {f"crystalbench.harness.{m}" for m in ("errors", "crystal", "dataset", "storage", "store", "history",
                                                 "seeding")}
 
-PENDING_METHOD_TASK_IMPORTS = {
-    ("crystalbench.methods.cdvae.artifact", "crystalbench.tasks.csp.training_data"),
-    ("crystalbench.methods.cdvae.config", "crystalbench.tasks.csp.compounds"),
-    ("crystalbench.methods.lcom.training_set", "crystalbench.tasks.csp.training_data"),
-    ("crystalbench.methods.lcom.path_energies", "crystalbench.tasks.csp.energy_models"),
-}
-"""Methods that still reach into csp26 / the labelled tasks for training data (issue 15, item 3, open).
-
-The test fails when one is added *and* when one is removed, so this set only shrinks."""
-
 
 def modules() -> dict[str, Path]:
     found = {}
@@ -108,9 +98,8 @@ def test_the_leaf_modules_import_only_leaves():
     assert [(m, t) for m in sorted(LEAVES) for t in sorted(GRAPH[m]) if t not in LEAVES | {"crystalbench"}] == []
 
 
-def test_no_method_imports_a_task_beyond_the_pending_ones_and_no_task_a_method():
-    across = {(m, t) for m, t in edges("methods") if part(t) == "tasks"}
-    assert across == PENDING_METHOD_TASK_IMPORTS
+def test_no_method_imports_a_task_and_no_task_a_method():
+    assert [(m, t) for m, t in edges("methods") if part(t) == "tasks"] == []
     assert [(m, t) for m, t in edges("tasks") if part(t) == "methods"] == []
 
 

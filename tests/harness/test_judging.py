@@ -8,6 +8,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
+from crystalbench.api import Judgement
 from crystalbench.harness.cli import main
 from crystalbench.harness.history import SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult, read_results
 from crystalbench.harness.judging import judge_run
@@ -17,9 +18,11 @@ from crystalbench.tasks.csp.compounds import cesium_chloride, reference
 pytest.importorskip("gpaw", reason="GPAW is the optional `dft` extra (CI installs it)")
 
 
-def _trial(problem: str, method: str, seed: int, final: dict | None, status: str = "complete") -> TrialResult:
+def _trial(problem: str, method: str, seed: int, cif: str | None, status: str = "complete",
+           judged: dict | None = None) -> TrialResult:
+    extra = {"final": {"structure": cif, **Judgement(criteria={"strict_success": True}).to_json()}} if cif else {}
     return TrialResult(cell_id=f"csp26.{problem}.{method}.s{seed}", method=method, task="csp26", problem=problem,
-                       seed=seed, status=status, budget=1, n_calls=1, extra={"final": final} if final else {})
+                       seed=seed, status=status, budget=1, n_calls=1, extra=extra | ({"judged": judged} if judged else {}))
 
 
 @pytest.fixture
@@ -29,14 +32,14 @@ def run_dir(tmp_path):
     nudged = rocksalt.copy()
     nudged.translate_sites([1], [1e-3, 0, 0], frac_coords=False)
     trials = [
-        _trial("NaCl", "a", 0, {"relaxed_cif": rocksalt.to(fmt="cif"), "strict_success": True}),
-        _trial("NaCl", "a", 1, {"relaxed_cif": nudged.to(fmt="cif"), "strict_success": True}),
-        _trial("NaCl", "b", 0, {"relaxed_cif": cesium_chloride(3.0, "Na", "Cl").to(fmt="cif")}),
-        _trial("NaCl", "b", 1, {"relaxed_cif": "data_broken\n_cell_length_a 3\n"}),
-        _trial("NaCl", "c", 0, {"relaxed_cif": rocksalt.to(fmt="cif"), "gpaw_strict_success": False}),
+        _trial("NaCl", "a", 0, rocksalt.to(fmt="cif")),
+        _trial("NaCl", "a", 1, nudged.to(fmt="cif")),
+        _trial("NaCl", "b", 0, cesium_chloride(3.0, "Na", "Cl").to(fmt="cif")),
+        _trial("NaCl", "b", 1, "data_broken\n_cell_length_a 3\n"),
+        _trial("NaCl", "c", 0, rocksalt.to(fmt="cif"),
+               judged={"gpaw": Judgement(criteria={"strict_success": False}).to_json()}),
         _trial("NaCl", "d", 0, None, status="failed"),
-        _trial("NaCl", "e", 0, {"energy_per_atom": -3.0}),  # a final without a relaxed structure
-        _trial("Xx", "a", 0, {"relaxed_cif": rocksalt.to(fmt="cif")}),  # no such compound: the judge raises
+        _trial("Xx", "a", 0, rocksalt.to(fmt="cif")),  # no such compound: the judge raises
     ]
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     tracker = Tracker(uri, "judging", (tmp_path / "mlartifacts").as_uri())
@@ -60,24 +63,24 @@ def test_each_distinct_final_structure_is_judged_once_and_kept(run_dir, local_ra
     assert "does not parse" in outcome.failed["csp26.NaCl.b.s1"]
     assert "no problem 'Xx'" in outcome.failed["csp26.Xx.a.s0"]
 
-    finals = {r.cell_id: r.extra.get("final", {}) for r in read_results(run_dir)}
-    rocksalt, nudged, cscl = (finals[f"csp26.NaCl.{c}"] for c in ("a.s0", "a.s1", "b.s0"))
-    assert rocksalt["gpaw_strict_success"] and rocksalt["gpaw_matched"] == "experimental"
-    assert {k: v for k, v in nudged.items() if k.startswith("gpaw_")} == {
-        k: v for k, v in rocksalt.items() if k.startswith("gpaw_")}, "one single point for both"
-    assert nudged["strict_success"], "the search's own verdict stays"
-    assert not cscl["gpaw_strict_success"] and cscl["gpaw_energy_per_atom"] > rocksalt["gpaw_energy_per_atom"]
-    assert finals["csp26.NaCl.c.s0"]["gpaw_strict_success"] is False, "judged before: left as it was"
-    assert not any(k.startswith("gpaw_") for k in finals["csp26.Xx.a.s0"])
+    results = {r.cell_id: r for r in read_results(run_dir)}
+    verdicts = {cell: r.extra.get("judged", {}).get("gpaw") for cell, r in results.items()}
+    rocksalt, nudged, cscl = (verdicts[f"csp26.NaCl.{c}"] for c in ("a.s0", "a.s1", "b.s0"))
+    assert rocksalt["criteria"]["strict_success"] and rocksalt["matched"]["strict_success"] == "experimental"
+    assert nudged == rocksalt, "one single point for both"
+    assert results["csp26.NaCl.a.s1"].extra["final"]["criteria"]["strict_success"], "the search's own verdict stays"
+    assert not cscl["criteria"]["strict_success"] and cscl["value"] > rocksalt["value"]
+    assert verdicts["csp26.NaCl.c.s0"]["criteria"]["strict_success"] is False, "judged before: left as it was"
+    assert verdicts["csp26.Xx.a.s0"] is None
 
     state = json.loads((run_dir / SWEEP_FILE).read_text())
     client = MlflowClient(state["tracking_uri"])
     experiment = client.get_run(state["parent_run_id"]).info.experiment_id
     runs = {r.data.tags["cell_id"]: r.data.metrics
             for r in client.search_runs([experiment], f"tags.mlflow.parentRunId = '{state['parent_run_id']}'")}
-    assert runs["csp26.NaCl.a.s1"]["final.gpaw_strict_success"] == 1.0
-    assert runs["csp26.NaCl.b.s0"]["final.gpaw_strict_success"] == 0.0
-    assert "final.gpaw_energy_per_atom" not in runs["csp26.Xx.a.s0"]
+    assert runs["csp26.NaCl.a.s1"]["final.gpaw.strict_success"] == 1.0
+    assert runs["csp26.NaCl.b.s0"]["final.gpaw.strict_success"] == 0.0
+    assert "final.gpaw.value" not in runs["csp26.Xx.a.s0"]
 
     again = judge_run(run_dir, "gpaw", progress=False)
     assert again.judged == [] and again.already == 4 and set(again.failed) == set(outcome.failed)

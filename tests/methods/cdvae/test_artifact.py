@@ -11,11 +11,13 @@ import torch
 from crystalbench.harness.store import ArtifactStore
 from crystalbench.methods.cdvae import CdvaeModel, prepare_cdvae
 from crystalbench.methods.cdvae.artifact import METRICS_FILE, QUALITY_FILE
+from tests.helpers import task_view
 from tests.methods.cdvae.conftest import TINY
 
 pytestmark = pytest.mark.slow
 
 TINY_SI = {**TINY, "compounds": ["Si"], "test_fraction": 0.3}
+CSP26 = task_view("csp26")
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +28,7 @@ def store(artifact_root) -> ArtifactStore:
 
 @pytest.fixture(scope="module")
 def prepared(store):
-    return prepare_cdvae(store, TINY_SI)
+    return prepare_cdvae(store, None, CSP26, TINY_SI)
 
 
 def test_artifact_holds_weights_config_quality_and_training_time(prepared):
@@ -44,13 +46,13 @@ def test_artifact_holds_weights_config_quality_and_training_time(prepared):
 def test_second_prepare_reuses_the_trained_model(store, prepared):
     weights_written = (prepared / "model.pt").stat().st_mtime_ns
     start = time.perf_counter()
-    assert prepare_cdvae(store, TINY_SI) == prepared
+    assert prepare_cdvae(store, None, CSP26, TINY_SI) == prepared
     assert time.perf_counter() - start < 5, "found, not retrained"
     assert (prepared / "model.pt").stat().st_mtime_ns == weights_written
 
 
 def test_other_hyperparameters_train_another_model(store, prepared):
-    other = prepare_cdvae(store, {**TINY_SI, "epochs": 1})
+    other = prepare_cdvae(store, None, CSP26, {**TINY_SI, "epochs": 1})
     assert other != prepared and (other / "model.pt").is_file()
     assert json.loads((other / "key.json").read_text())["training_data"] == \
         json.loads((prepared / "key.json").read_text())["training_data"]

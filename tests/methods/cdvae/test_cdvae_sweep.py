@@ -32,7 +32,7 @@ def test_the_cell_decodes_the_start_latent_within_its_budget(cdvae_sweep):
     history = read_histories(cdvae_sweep.run_dir)
     assert history.height == 2 and set(history["method"]) == {"cdvae"}
     (result,) = read_results(cdvae_sweep.run_dir)
-    assert "energy_success" in result.extra["final"]
+    assert "energy_success" in result.extra["final"]["criteria"]
 
 
 def test_the_parent_run_records_the_cdvae_quality(cdvae_sweep):

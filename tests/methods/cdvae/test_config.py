@@ -9,6 +9,7 @@ from crystalbench.harness.store import ArtifactStore
 from crystalbench.methods.cdvae import prepare_cdvae
 from crystalbench.methods.cdvae.config import CdvaeConfig
 from crystalbench.methods.cdvae.training import split
+from tests.helpers import task_view
 
 
 @pytest.mark.parametrize(("params", "message"), [
@@ -17,13 +18,13 @@ from crystalbench.methods.cdvae.training import split
     ({"lr": "fast"}, "lr must be a positive number"),
     ({"sigma_begin": 0.001}, "sigma_begin (0.001) must exceed sigma_end"),
     ({"test_fraction": 1.0}, "test_fraction must be in (0, 1)"),
-    ({"compounds": ["NaCl", "XeF"]}, "compounds must be csp26 compounds, got ['XeF']"),
+    ({"compounds": ["NaCl", "XeF"]}, "compounds must be problems of task csp26, got XeF"),
     ({"compounds": "NaCl"}, "compounds must be a list"),
     ({"epoch": 3}, "unknown parameter(s) epoch"),
 ])
 def test_bad_parameters_are_one_line_user_errors_before_anything_is_built(params, message, tmp_path):
     with pytest.raises(UserError) as caught:
-        prepare_cdvae(ArtifactStore(tmp_path), params)
+        prepare_cdvae(ArtifactStore(tmp_path), None, task_view("csp26"), params)
     assert message in str(caught.value) and "\n" not in str(caught.value)
     assert list(tmp_path.iterdir()) == [], "nothing built for a rejected configuration"
 

@@ -11,6 +11,7 @@ from crystalbench.harness.runner import TrialContext, method_artifact_key
 from crystalbench.harness.store import ArtifactStore
 from crystalbench.methods.lcom.lcom import Lcom
 from crystalbench.methods.lcom.sl import Sl
+from tests.helpers import task_view
 from tests.methods.crystal_lsbo.conftest import TINY as TINY_STACK
 
 TINY_SURROGATE = {"hidden": 64, "epochs": 20, "lr": 1e-3, "batch_size": 32}
@@ -35,7 +36,7 @@ def lcom_store(trial_context) -> ArtifactStore:
 @pytest.fixture(scope="session")
 def surrogates(lcom_store, small_dataset) -> dict[tuple[str, str], Path]:
     """(method, task) -> the prepared surrogate artifact of the tiny settings."""
-    return {(name, task): METHODS[name].prepare(lcom_store, small_dataset, PARAMS[name], task)
+    return {(name, task): METHODS[name].prepare(lcom_store, small_dataset, PARAMS[name], task_view(task))
             for name in METHODS for task in TASKS}
 
 

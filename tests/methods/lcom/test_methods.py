@@ -23,7 +23,7 @@ from crystalbench.methods.lcom.descent import descend
 from crystalbench.methods.lcom.lcom import Lcom
 from crystalbench.methods.lcom.sl import Sl
 from crystalbench.methods.lcom.surrogate import Surrogate
-from tests.helpers import REPO, small_spec
+from tests.helpers import REPO, small_spec, task_view
 from tests.methods.lcom.conftest import PARAMS
 
 
@@ -132,10 +132,10 @@ def test_a_trial_is_deterministic_and_seeded(lcom_context):
 def test_the_surrogate_is_built_once_per_key(lcom_store, small_dataset, surrogates):
     built = surrogates["lcom", "electronegativity"]
     stamp = (built / "surrogate.pt").stat().st_mtime_ns
-    assert Lcom.prepare(lcom_store, small_dataset, PARAMS["lcom"], "electronegativity") == built
+    assert Lcom.prepare(lcom_store, small_dataset, PARAMS["lcom"], task_view("electronegativity")) == built
     assert (built / "surrogate.pt").stat().st_mtime_ns == stamp, "a second prepare does not retrain"
     other_steps = PARAMS["lcom"] | {"steps": 40, "restart_noise": 0.1}
-    assert Lcom.prepare(lcom_store, small_dataset, other_steps, "electronegativity") == built, \
+    assert Lcom.prepare(lcom_store, small_dataset, other_steps, task_view("electronegativity")) == built, \
         "optimisation settings do not key the surrogate"
     assert surrogates["sl", "electronegativity"] != built, "the loss keys it"
     assert surrogates["lcom", "formation_energy"] != built, "the labels key it"
@@ -154,11 +154,14 @@ def test_quality_figures_are_recorded(surrogates):
     assert len(curves["mse"]) == len(curves["alpha"]) == len(curves["gap"]) == PARAMS["lcom"]["surrogate"]["epochs"]
 
 
-def test_a_problem_with_another_oracle_is_refused(lcom_context, surrogates):
-    p = problem(lcom_context)
-    other = dataclasses.replace(p, initial_values=p.initial_values + 0.1)
-    with pytest.raises(UserError, match="default parameters"):
-        Sl(**PARAMS["sl"]).setup(other, surrogates["sl", "electronegativity"], np.random.default_rng(0))
+def test_a_task_with_other_parameters_trains_its_own_surrogate_on_its_own_labels(lcom_store, small_dataset,
+                                                                                   surrogates):
+    configured = task_view("formation_energy", n_estimators=20)
+    built = Sl.prepare(lcom_store, small_dataset, PARAMS["sl"], configured)
+    labels = configured.labelled_set(lcom_store, small_dataset)
+    assert built != surrogates["sl", "formation_energy"]
+    assert json.loads((built / "key.json").read_text())["labels"] == labels.source
+    assert json.loads((surrogates["sl", "formation_energy"] / "key.json").read_text())["labels"] != labels.source
 
 
 @pytest.mark.parametrize("params, message", [

@@ -79,7 +79,7 @@ def test_a_csp26_cell_descends_from_the_seeds_start_and_is_judged(csp_sweep):
         rows = history.filter(pl.col("cell_id") == result.cell_id).sort("step")
         assert [p["oracle"] for p in proposals] == rows["score"].to_list()
         assert all(s is None or "Si" in s for s in rows["cif"].to_list())
-        assert np.isfinite(result.extra["final"]["energy_per_atom"])
+        assert np.isfinite(result.extra["final"]["value"])
         assert result.extra["trace"]["latent"] == "cdvae"
 
 

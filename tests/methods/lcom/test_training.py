@@ -11,7 +11,8 @@ from crystalbench.methods.lcom.combined_codec import CombinedVAECodec
 from crystalbench.methods.lcom.descent import descend
 from crystalbench.methods.lcom.surrogate import Surrogate
 from crystalbench.methods.lcom.training import Conservatism, over_estimation_gap, train_surrogate
-from crystalbench.methods.lcom.training_set import TrainingSet, property_training_set
+from crystalbench.methods.lcom.training_set import TrainingSet, training_set
+from tests.helpers import task_view
 from tests.methods.lcom.conftest import TINY_SURROGATE
 
 
@@ -25,7 +26,7 @@ def codec(surrogates) -> LatentCodec:
 @pytest.fixture(scope="module")
 def data(lcom_store, small_dataset, codec) -> TrainingSet:
     """Electronegativity of the small dataset's crystals in the tiny Combined-VAE space."""
-    return property_training_set(lcom_store, small_dataset, "electronegativity", codec)
+    return training_set(task_view("electronegativity").labelled_set(lcom_store, small_dataset), codec)
 
 
 def trained(data: TrainingSet, conservatism: Conservatism | None, epochs: int = 20) -> tuple[Surrogate, list]:

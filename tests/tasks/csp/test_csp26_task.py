@@ -65,12 +65,13 @@ def test_finalize_relaxes_and_judges(nacl):
     _, problem = nacl
     rocksalt = reference("NaCl").structure.copy()
     rocksalt.scale_lattice(rocksalt.volume * 1.1)
-    final = problem.finalize(rocksalt)
-    assert final["relax_steps"] > 0 and final["energy_success"] and final["strict_success"]
-    assert final["matched"] == "experimental" and abs(final["delta_e"]) < 0.03
-    wrong = problem.finalize(polymorphs("NaCl")["zinc_blende"])
-    assert not wrong["strict_success"] and wrong["matched"] is None and wrong["delta_e"] > 0.03
-    assert wrong["energy_success"], "zinc blende NaCl is within 20% of the rocksalt formation energy"
+    final = problem.finalize(rocksalt).own
+    assert final.metrics["relax_steps"] > 0 and final.criteria["energy_success"] and final.criteria["strict_success"]
+    assert final.matched["strict_success"] == "experimental" and abs(final.metrics["delta_e"]) < 0.03
+    wrong = problem.finalize(polymorphs("NaCl")["zinc_blende"]).own
+    assert not wrong.criteria["strict_success"] and wrong.matched["strict_success"] is None
+    assert wrong.metrics["delta_e"] > 0.03
+    assert wrong.criteria["energy_success"], "zinc blende NaCl is within 20% of the rocksalt formation energy"
 
 
 def test_success_criteria_take_the_absolute_relative_error():
@@ -104,10 +105,10 @@ def test_the_gpaw_judge_confirms_rocksalt_nacl():
     pytest.importorskip("gpaw", reason="GPAW is the optional `dft` extra (CI installs it)")
     task = Csp26(judge="gpaw")
     assert task.requested_judges() == ("gpaw",) and Csp26().requested_judges() == ()
-    final = task.judge_structure("NaCl", reference("NaCl").structure, "gpaw")
-    assert final["gpaw_energy_success"] and final["gpaw_strict_success"], final
-    assert final["gpaw_matched"] == "experimental" and abs(final["gpaw_delta_e"]) < 0.03
-    assert final["gpaw_formation_energy"] < 0 and final["gpaw_seconds"] > 0
+    verdict = task.judge_structure("NaCl", reference("NaCl").structure, "gpaw")
+    assert verdict.criteria["energy_success"] and verdict.criteria["strict_success"], verdict
+    assert verdict.matched["strict_success"] == "experimental" and abs(verdict.metrics["delta_e"]) < 0.03
+    assert verdict.metrics["formation_energy"] < 0 and verdict.metrics["seconds"] > 0
 
 
 def test_a_judge_without_a_reference_for_the_compound_is_refused_before_the_search(task_store, monkeypatch):

@@ -27,11 +27,12 @@ import numpy as np
 import xgboost as xgb
 from pymatgen.core import Element, Structure
 
-from crystalbench.api import ArtifactStore, Dataset, Problem, Task, capabilities
+from crystalbench.api import ArtifactStore, Dataset, LabelledSet, Problem, Task, capabilities
 from crystalbench.api.labelled import (
     ValidOracle,
     build_problem,
     check_problem_name,
+    dataset_labelled_set,
     dataset_validity,
     evaluate_dataset,
     load_dataset_values,
@@ -116,6 +117,11 @@ class BandGap(Task):
         (tmp / METRICS_FILE).write_text(json.dumps({"test_mae": float(np.mean(np.abs(error))),
                                                     "n_train": len(train), "n_test": len(test)}))
         save_dataset_values(tmp, evaluate_dataset(value, dataset, valid))
+
+    def labelled_set(self, store: ArtifactStore, dataset: Dataset, problems: Sequence[str] | None = None
+                     ) -> LabelledSet:
+        """The dataset crystals this task's oracle gives a finite value (the values ``prepare`` saved)."""
+        return dataset_labelled_set(self.prepare(store, dataset), dataset, self.direction, self.problem_names()[0])
 
     def load_problem(self, name: str, dataset: Dataset, artifact_dir: Path, seed: int = 0) -> Problem:
         check_problem_name(self.name, name, self.problem_names())
