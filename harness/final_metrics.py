@@ -63,12 +63,13 @@ def final_scalars(result: TrialResult) -> dict:
 
 
 def criteria(results: list[TrialResult]) -> list[str]:
-    """Every success criterion of ``results``' judgements as a column name, the trials' own first."""
+    """Every success criterion of ``results``' judgements as a column name, in the order the tasks give them;
+    the trials' own before the judges'."""
     names: dict[str, None] = {}
     for r in results:
         for prefix, judgement in judgements(r).items():
             names |= {f"{prefix}{c}": None for c in judgement.criteria}
-    return sorted(names, key=lambda c: ("." in c, c))
+    return sorted(names, key=lambda c: "." in c)
 
 
 def final_frame(results: list[TrialResult]) -> pl.DataFrame:

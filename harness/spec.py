@@ -267,7 +267,7 @@ def _methods(value: Any) -> tuple[MethodSpec, ...]:
         _check_keys(entry, METHOD_KEYS, where)
         name = _name(entry.get("name"), f"{where}.name")
         params = _mapping(entry.get("params", {}), f"{where}.params")
-        registry.construct(registry.get_method(name), params, f"{where} ({name})")
+        registry.construct(registry.get_method(name), params, where)
         label = _name(entry.get("label", name), f"{where}.label")
         methods.append(MethodSpec(name=name, label=label, params=params))
     duplicate = _first_duplicate([m.label for m in methods])
@@ -284,7 +284,7 @@ def _tasks(value: Any) -> tuple[TaskSpec, ...]:
         _check_keys(entry, TASK_KEYS, where)
         name = _name(entry.get("name"), f"{where}.name")
         params = _mapping(entry.get("params", {}), f"{where}.params")
-        task = registry.construct(registry.get_task(name), params, f"{where} ({name})")
+        task = registry.construct(registry.get_task(name), params, where)
         problems = entry.get("problems")
         if problems is not None:
             problems = tuple(_list_of(problems, str, f"{where}.problems"))

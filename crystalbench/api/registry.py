@@ -11,10 +11,10 @@ or ``@register_task`` when imported.
 from __future__ import annotations
 
 import importlib
-import inspect
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, TypeVar
 
+from crystalbench.api.params import check_params
 from crystalbench.harness.errors import UserError
 
 if TYPE_CHECKING:
@@ -113,15 +113,11 @@ def missing_capabilities(method: type[Method], task: type[Task] | Task) -> str |
     return None
 
 
-def construct(cls: type[T], params: dict, what: str) -> T:
-    """``cls(**params)``, with unknown parameters and rejected values reported as one-line UserErrors."""
-    signature = inspect.signature(cls.__init__)
-    try:
-        signature.bind(None, **params)
-    except TypeError as exc:
-        accepted = [p for p in signature.parameters if p != "self"]
-        raise UserError(f"{what}: {exc}; accepted parameters: {accepted or 'none'}") from exc
+def construct(cls: type[T], params: dict, where: str) -> T:
+    """``cls(**params)`` for the spec entry at ``where``: unknown names, wrong types (``check_params``) and
+    values the constructor rejects are one-line ``UserError``s naming ``where.params.<name>``."""
+    check_params(cls, params, f"{where}.params")
     try:
         return cls(**params)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"{what}: {exc}") from exc
+    except (TypeError, ValueError, UserError) as exc:
+        raise UserError(f"{where} ({cls.name}): {exc}") from exc

@@ -13,11 +13,14 @@ import math
 from dataclasses import dataclass
 
 from crystalbench.api import TaskView, UserError
+from crystalbench.api.params import Settings
 
 
 @dataclass(frozen=True)
-class CdvaeConfig:
+class CdvaeConfig(Settings):
     """What a trained CD-VAE depends on: its training data, architecture, training and sampling schedule."""
+
+    where = "cdvae"
 
     compounds: tuple[str, ...] = ()
     """The problems whose labelled crystals it trains on; empty: every problem of the task (``resolved``)."""
@@ -39,42 +42,35 @@ class CdvaeConfig:
     test_fraction: float = 0.1
     seed: int = 0
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         positive_ints = ("latent_dim", "hidden", "encoder_layers", "score_layers", "n_rbf", "epochs", "batch_size",
                          "noise_levels", "langevin_steps")
         for name in positive_ints:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise UserError(f"cdvae: {name} must be a positive integer, got {value!r}")
+            if getattr(self, name) < 1:
+                raise UserError(f"cdvae.{name} must be a positive integer, got {getattr(self, name)!r}")
         for name in ("cutoff", "beta", "lr", "sigma_begin", "sigma_end", "step_lr"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-                raise UserError(f"cdvae: {name} must be a positive number, got {value!r}")
+            if not math.isfinite(value) or value <= 0:
+                raise UserError(f"cdvae.{name} must be a positive number, got {value!r}")
         if not self.sigma_begin > self.sigma_end:
-            raise UserError(f"cdvae: sigma_begin ({self.sigma_begin}) must exceed sigma_end ({self.sigma_end})")
+            raise UserError(f"cdvae.sigma_begin ({self.sigma_begin}) must exceed sigma_end ({self.sigma_end})")
         if not 0 < self.test_fraction < 1:
-            raise UserError(f"cdvae: test_fraction must be in (0, 1), got {self.test_fraction!r}")
+            raise UserError(f"cdvae.test_fraction must be in (0, 1), got {self.test_fraction!r}")
 
     @classmethod
     def from_params(cls, params: dict | None) -> CdvaeConfig:
-        """The config of a spec's ``model`` parameters; an unknown name or bad value is a one-line ``UserError``."""
+        """The config of a spec's ``model`` parameters (``compounds`` as a list, as YAML gives it)."""
         params = dict(params or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(params) - names)
-        if unknown:
-            raise UserError(f"cdvae: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-        if "compounds" in params:
-            if isinstance(params["compounds"], str) or not isinstance(params["compounds"], list | tuple):
-                raise UserError(f"cdvae: compounds must be a list of compound names, got {params['compounds']!r}")
+        if isinstance(params.get("compounds"), list):
             params["compounds"] = tuple(params["compounds"])
-        return cls(**params)
+        return super().from_params(params)
 
     def resolved(self, task: TaskView) -> CdvaeConfig:
         """This config with ``compounds`` set to the task's problems it trains on (all when empty)."""
         compounds = self.compounds or task.problems
         unknown = [c for c in compounds if c not in task.problems]
         if unknown:
-            raise UserError(f"cdvae: compounds must be problems of task {task.name}, got {', '.join(unknown)}")
+            raise UserError(f"cdvae.compounds must be problems of task {task.name}, got {', '.join(unknown)}")
         return dataclasses.replace(self, compounds=tuple(compounds))
 
     def key(self) -> dict:

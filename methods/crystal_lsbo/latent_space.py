@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from pymatgen.core import Structure
 from torch import Tensor
 
 from crystalbench.api import ArtifactStore, Dataset
+from crystalbench.api.params import Settings
 from crystalbench.methods.crystal_lsbo.representation import N_CLASSES, P1Arrays, decode_arrays, encode_structures
 from crystalbench.methods.crystal_lsbo.training import Consistency, seeded, train_vae
 from crystalbench.methods.crystal_lsbo.vaes import VAE, CombinedVAE, CoordinateVAE, ElementVAE, LatticeVAE
@@ -33,8 +34,10 @@ PROPERTY_COLUMNS = ("formation_energy_per_atom", "band_gap")
 
 
 @dataclass(frozen=True)
-class StackConfig:
+class StackConfig(Settings):
     """Every setting that changes the trained stack (and so its artifact key)."""
+
+    where = "stack"
 
     max_sites: int = 40
     lattice_dim: int = 3
@@ -52,16 +55,6 @@ class StackConfig:
     holdout_fraction: float = 0.1
     train_seed: int = 0
     quality_samples: int = 1000
-
-    def __post_init__(self) -> None:
-        """Coerce numbers to the declared types, so ``w: 5`` and ``w: 5.0`` give one artifact key."""
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"stack setting {f.name} must be a number, got {value!r}")
-            if f.type == "int" and not float(value).is_integer():
-                raise ValueError(f"stack setting {f.name} must be an integer, got {value!r}")
-            object.__setattr__(self, f.name, int(value) if f.type == "int" else float(value))
 
     def part_key(self) -> dict:
         return {k: v for k, v in asdict(self).items()

@@ -19,14 +19,14 @@ class StackMethod(Method):
 
     def __init__(self, stack: dict | None = None, bound: float = 3.0):
         self.stack = dict(stack or {})
-        self.config = StackConfig(**self.stack)
+        self.config = StackConfig.from_params(self.stack)
         if bound <= 0:
             raise ValueError(f"bound must be positive, got {bound}")
         self.bound = float(bound)
 
     @classmethod
     def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: TaskView) -> Path:
-        return prepare_stack(store, dataset, StackConfig(**params.get("stack", {})))
+        return prepare_stack(store, dataset, StackConfig.from_params(params.get("stack")))
 
     def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         if artifact_dir is None:

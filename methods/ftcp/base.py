@@ -25,11 +25,11 @@ class FTCPMethod(Method):
 
     def __init__(self, vae: dict | None = None):
         super().__init__()
-        self.config = TrainingConfig(**(vae or {}))
+        self.config = TrainingConfig.from_params(vae)
 
     @classmethod
     def prepare(cls, store: ArtifactStore, dataset: Dataset, params: dict, task: TaskView) -> Path:
-        return artifact.prepare(store, dataset, TrainingConfig(**(params.get("vae") or {})))
+        return artifact.prepare(store, dataset, TrainingConfig.from_params(params.get("vae")))
 
     def setup(self, problem: ProblemView, artifact_dir: Path | None, rng: np.random.Generator) -> None:
         if artifact_dir is None:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from crystalbench.api import Dataset
+from crystalbench.api import Dataset, UserError
+from crystalbench.api.params import Settings
 from crystalbench.methods.ftcp.representation import Layout, encode
 from crystalbench.methods.ftcp.vae import FTCPVAE, vae_loss
 
@@ -28,8 +29,10 @@ LR_DROPS = (50, 100)
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
+class TrainingConfig(Settings):
     """Everything that determines the trained artifact (with the dataset digest)."""
+
+    where = "vae"
 
     max_elements: int = 4
     max_sites: int = 20
@@ -45,11 +48,14 @@ class TrainingConfig:
     quality_samples: int = 1000
     """Prior samples z ~ N(0, I) decoded for the valid-decode rate."""
 
-    def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.latent_dim < 1 or self.quality_samples < 0:
-            raise ValueError(f"invalid FTCP-VAE training configuration: {self}")
+    def check(self) -> None:
+        for name in ("max_elements", "max_sites", "n_kpoints", "latent_dim", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise UserError(f"vae.{name} must be >= 1, got {getattr(self, name)}")
+        if self.quality_samples < 0:
+            raise UserError(f"vae.quality_samples must be >= 0, got {self.quality_samples}")
         if not 0 < self.test_fraction < 1:
-            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
+            raise UserError(f"vae.test_fraction must be in (0, 1), got {self.test_fraction}")
 
     @property
     def layout(self) -> Layout:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from crystalbench.api import ArtifactStore, Dataset, TaskView, UserError, capabilities
+from crystalbench.api.params import Settings
 from crystalbench.methods.cdvae import prepare_cdvae
 from crystalbench.methods.cdvae.config import CdvaeConfig
 from crystalbench.methods.crystal_lsbo.latent_space import StackConfig, prepare_stack
@@ -55,8 +56,10 @@ LatentKind = Literal["combined_vae", "cdvae"]
 
 
 @dataclass(frozen=True)
-class SurrogateConfig:
+class SurrogateConfig(Settings):
     """Training settings of Ê (LCOM App. C: 2 × 2048 hidden, lr 3e-5, batch 128, 50 epochs)."""
+
+    where = "surrogate"
 
     hidden: int = 2048
     lr: float = 3e-5
@@ -65,21 +68,14 @@ class SurrogateConfig:
     holdout_fraction: float = 0.1
     train_seed: int = 0
 
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise ValueError(f"surrogate setting {f.name} must be a number, got {value!r}")
-            if f.type == "int" and not float(value).is_integer():
-                raise ValueError(f"surrogate setting {f.name} must be an integer, got {value!r}")
-            object.__setattr__(self, f.name, int(value) if f.type == "int" else float(value))
+    def check(self) -> None:
         for name in ("hidden", "batch_size", "epochs"):
             if getattr(self, name) < 1:
-                raise ValueError(f"surrogate setting {name} must be >= 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"surrogate setting lr must be positive, got {self.lr}")
+                raise UserError(f"surrogate.{name} must be >= 1, got {getattr(self, name)}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise UserError(f"surrogate.lr must be a positive number, got {self.lr}")
         if not 0 <= self.holdout_fraction < 1:
-            raise ValueError(f"surrogate setting holdout_fraction must be in [0, 1), got {self.holdout_fraction}")
+            raise UserError(f"surrogate.holdout_fraction must be in [0, 1), got {self.holdout_fraction}")
 
 
 @dataclass(frozen=True)
@@ -102,7 +98,7 @@ def prepare_surrogate(store: ArtifactStore, dataset: Dataset, task: TaskView, st
         latent = LatentSource("cdvae", prepare_cdvae(store, dataset, task, cdvae))
         labelled = task.labelled_set(store, dataset, CdvaeConfig.from_params(cdvae).resolved(task).compounds)
     else:
-        latent = LatentSource("combined_vae", prepare_stack(store, dataset, StackConfig(**stack)))
+        latent = LatentSource("combined_vae", prepare_stack(store, dataset, StackConfig.from_params(stack)))
         labelled = task.labelled_set(store, dataset)
     key = {
         "version": ARTIFACT_VERSION,

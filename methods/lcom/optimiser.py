@@ -51,18 +51,18 @@ class LatentOptimiser(Method):
     def __init__(self, steps: int = 50, step_size: float = 0.05, restart_noise: float = 0.5, path_every: int = 0,
                  surrogate: dict | None = None, stack: dict | None = None, cdvae: dict | None = None):
         for name, value in (("steps", steps), ("path_every", path_every)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        if isinstance(step_size, bool) or not isinstance(step_size, int | float) or not step_size > 0:
+        if not step_size > 0:
             raise ValueError(f"step_size must be a positive number, got {step_size!r}")
-        if isinstance(restart_noise, bool) or not isinstance(restart_noise, int | float) or not restart_noise >= 0:
+        if not restart_noise >= 0:
             raise ValueError(f"restart_noise must be a non-negative number, got {restart_noise!r}")
         self.steps, self.step_size = steps, float(step_size)
         self.restart_noise, self.path_every = float(restart_noise), path_every
-        self.surrogate_config = SurrogateConfig(**(surrogate or {}))
+        self.surrogate_config = SurrogateConfig.from_params(surrogate)
         self.stack = dict(stack or {})
         self.cdvae = dict(cdvae or {})
-        StackConfig(**self.stack)  # a bad setting fails here, when the spec is read
+        StackConfig.from_params(self.stack)  # a bad setting fails here, when the spec is read
         CdvaeConfig.from_params(self.cdvae)
 
     def conservatism(self) -> Conservatism | None:

@@ -14,13 +14,14 @@ from tests.helpers import task_view
 
 @pytest.mark.parametrize(("params", "message"), [
     ({"epochs": 0}, "epochs must be a positive integer"),
-    ({"latent_dim": 2.5}, "latent_dim must be a positive integer"),
-    ({"lr": "fast"}, "lr must be a positive number"),
+    ({"latent_dim": 2.5}, "cdvae.latent_dim: input should be a valid integer, got 2.5"),
+    ({"lr": "fast"}, "cdvae.lr: input should be a valid number, got 'fast'"),
+    ({"lr": float("nan")}, "cdvae.lr must be a positive number"),
     ({"sigma_begin": 0.001}, "sigma_begin (0.001) must exceed sigma_end"),
     ({"test_fraction": 1.0}, "test_fraction must be in (0, 1)"),
     ({"compounds": ["NaCl", "XeF"]}, "compounds must be problems of task csp26, got XeF"),
-    ({"compounds": "NaCl"}, "compounds must be a list"),
-    ({"epoch": 3}, "unknown parameter(s) epoch"),
+    ({"compounds": "NaCl"}, "cdvae.compounds: input should be a valid tuple"),
+    ({"epoch": 3}, "cdvae: unknown parameter 'epoch'"),
 ])
 def test_bad_parameters_are_one_line_user_errors_before_anything_is_built(params, message, tmp_path):
     with pytest.raises(UserError) as caught:
@@ -32,8 +33,8 @@ def test_bad_parameters_are_one_line_user_errors_before_anything_is_built(params
 def test_the_method_rejects_bad_model_parameters_when_the_spec_is_read():
     from crystalbench.api import registry
 
-    with pytest.raises(UserError, match="cdvae: unknown parameter"):
-        registry.construct(registry.get_method("cdvae"), {"model": {"layers": 2}}, "methods[0] (cdvae)")
+    with pytest.raises(UserError, match=r"methods\[0\] \(cdvae\): cdvae: unknown parameter 'layers'"):
+        registry.construct(registry.get_method("cdvae"), {"model": {"layers": 2}}, "methods[0]")
 
 
 def test_config_key_round_trips_through_params():

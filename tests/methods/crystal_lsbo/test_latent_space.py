@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from crystalbench.harness.errors import UserError
 from crystalbench.harness.store import ArtifactStore
 from crystalbench.methods.crystal_lsbo.latent_space import LatentSpace, StackConfig, prepare_stack
 from crystalbench.methods.crystal_lsbo.representation import N_CLASSES
@@ -57,5 +58,5 @@ def test_settings_written_as_int_or_float_share_one_artifact_key():
     assert StackConfig(w=5, beta=1).part_key() == StackConfig(w=5.0, beta=1.0).part_key()
     assert StackConfig(w=5) == StackConfig(w=5.0) and isinstance(StackConfig(w=5).w, float)
     for bad in ({"latent_dim": 2.5}, {"beta": "0.1"}, {"w": True}):
-        with pytest.raises(ValueError):
+        with pytest.raises(UserError, match=f"stack.{next(iter(bad))}: input should be a valid"):
             StackConfig(**bad)

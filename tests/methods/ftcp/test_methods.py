@@ -87,6 +87,6 @@ def test_local_centre_moves_only_to_a_better_valid_crystal(ftcp_context, tiny_va
 
 def test_bad_parameters_are_one_line_user_errors():
     with pytest.raises(UserError, match="epoch"):
-        registry.construct(FTCPRandom, {"vae": {"epoch": 3}}, "method ftcp_random")
+        registry.construct(FTCPRandom, {"vae": {"epoch": 3}}, "methods[0]")
     with pytest.raises(UserError, match="scale must be positive"):
-        registry.construct(FTCPLocal, {"scale": 0}, "method ftcp_local")
+        registry.construct(FTCPLocal, {"scale": 0}, "methods[0]")

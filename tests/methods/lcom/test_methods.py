@@ -166,16 +166,18 @@ def test_a_task_with_other_parameters_trains_its_own_surrogate_on_its_own_labels
 
 @pytest.mark.parametrize("params, message", [
     ({"steps": -1}, "steps must be a non-negative integer"),
-    ({"steps": 2.5}, "steps must be a non-negative integer"),
+    ({"steps": 2.5}, r"methods\[0\]\.params\.steps: input should be a valid integer, got 2\.5"),
     ({"tau": 0}, "tau must be positive"),
     ({"tau": -1.0}, "tau must be positive"),
     ({"step_size": 0}, "step_size must be a positive number"),
     ({"restart_noise": -0.1}, "restart_noise must be a non-negative number"),
     ({"adversarial_steps": 0}, "adversarial_steps must be >= 1"),
-    ({"surrogate": {"epochs": 0}}, "surrogate setting epochs must be >= 1"),
-    ({"surrogate": {"hidden": "wide"}}, "surrogate setting hidden must be a number"),
-    ({"surrogate": {"depth": 3}}, "unexpected keyword argument 'depth'"),
-    ({"stack": {"latent_dim": 2.5}}, "stack setting latent_dim must be an integer"),
+    ({"surrogate": {"epochs": 0}}, r"methods\[0\] \(lcom\): surrogate\.epochs must be >= 1"),
+    ({"surrogate": {"hidden": "wide"}}, "surrogate.hidden: input should be a valid integer, got 'wide'"),
+    ({"surrogate": {"depth": 3}}, "surrogate: unknown parameter 'depth'"),
+    ({"stack": {"latent_dim": 2.5}}, "stack.latent_dim: input should be a valid integer, got 2.5"),
+    ({"tau": "high"}, "params.tau: input should be a valid number, got 'high'"),
+    ({"stepz": 3}, "unknown parameter 'stepz'"),
 ])
 def test_bad_parameters_are_one_line_user_errors(small_dataset_csv, tmp_path, params, message):
     spec = small_spec(tmp_path / "run", small_dataset_csv, methods=[{"name": "lcom", "params": params}])
