@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
+from crystalbench.harness.crystal import from_cif, is_compositionally_valid, is_structurally_plausible
 from crystalbench.harness.storage import Location, Where, location
 
 HISTORY_SCHEMA = {
@@ -33,7 +34,8 @@ HISTORY_SCHEMA = {
     "value": pl.Float64,  # raw oracle value; NaN when the proposal was invalid
     "score": pl.Float64,  # value, or the task's invalid penalty
     "valid": pl.Boolean,  # CIF round trip (the papers' validity)
-    "physically_valid": pl.Boolean,  # valid + min distance >= 0.5 Å + charge-neutral guess
+    "structurally_valid": pl.Boolean,  # valid + min distance >= 0.5 Å + >= 0.1 Å³ per atom
+    "compositionally_valid": pl.Boolean,  # valid + SMACT charge neutrality and electronegativity
     "best_so_far": pl.Float64,  # best score over steps 1..step
     "method_time_s": pl.Float64,  # ask + tell time of its batch, divided by the batch size
     "oracle_time_s": pl.Float64,  # oracle time of its batch, divided by the batch size
@@ -96,7 +98,7 @@ def atomic_write_text(path: Where, text: str) -> None:
 def read_history(trial_dir: Where | Location) -> pl.DataFrame | None:
     """One trial's history rows (None if it has no history file)."""
     path = location(trial_dir) / HISTORY_FILE
-    return pl.read_parquet(io.BytesIO(path.read_bytes())) if path.is_file() else None
+    return upgraded(pl.read_parquet(io.BytesIO(path.read_bytes()))) if path.is_file() else None
 
 
 def read_histories(run_dir: Where | Location) -> pl.DataFrame:
@@ -104,7 +106,19 @@ def read_histories(run_dir: Where | Location) -> pl.DataFrame:
     files = (location(run_dir) / TRIALS_DIR).glob(f"*/{HISTORY_FILE}")
     if not files:
         return pl.DataFrame(schema=HISTORY_SCHEMA)
-    return pl.concat([pl.read_parquet(io.BytesIO(f.read_bytes())) for f in files])
+    return pl.concat([upgraded(pl.read_parquet(io.BytesIO(f.read_bytes()))) for f in files])
+
+
+def upgraded(history: pl.DataFrame) -> pl.DataFrame:
+    """A history in today's columns: one written before the validity split (a ``physically_valid`` column)
+    gets ``structurally_valid`` and ``compositionally_valid`` computed from its CIFs, in the schema's order."""
+    if "physically_valid" not in history.columns:
+        return history
+    structures = [from_cif(cif) if valid else None for cif, valid in zip(history["cif"], history["valid"])]
+    return history.with_columns(
+        pl.Series("structurally_valid", [s is not None and is_structurally_plausible(s) for s in structures]),
+        pl.Series("compositionally_valid", [s is not None and is_compositionally_valid(s) for s in structures]),
+    ).select(list(HISTORY_SCHEMA))
 
 
 def read_results(run_dir: Where | Location) -> list[TrialResult]:

@@ -222,7 +222,9 @@ def _summary(result: TrialResult, history: pl.DataFrame | None) -> dict[str, flo
         summary["improvement"] = improvement(result.final_best, result.initial_best, result.direction)
     if history is not None and history.height:
         summary["valid_rate"] = float(history["valid"].mean())
-        summary["physically_valid_rate"] = float(history["physically_valid"].mean())
+        summary["structurally_valid_rate"] = float(history["structurally_valid"].mean())
+        summary["compositionally_valid_rate"] = float(history["compositionally_valid"].mean())
+        summary["both_valid_rate"] = float((history["structurally_valid"] & history["compositionally_valid"]).mean())
         summary["oracle_time_per_call_s"] = float(history["oracle_time_s"].mean())
         summary["method_time_per_call_s"] = float(history["method_time_s"].mean())
     return summary | final_metrics(final_scalars(result))

@@ -43,14 +43,10 @@ from crystalbench.api import (
     UserError,
     capabilities,
 )
+from crystalbench.physics.energy_models import ENERGY_MODELS, EnergyModel, get_energy_model
 from crystalbench.tasks.csp.compounds import COMPOUNDS, reference
-from crystalbench.tasks.csp.energy_models import (
-    ENERGY_MODELS,
-    EnergyModel,
-    formation_energy_per_atom,
-    get_energy_model,
-)
 from crystalbench.tasks.csp.energy_service import EnergyOracle, start_energy_services
+from crystalbench.tasks.csp.formation import formation_energy_per_atom
 from crystalbench.tasks.csp.initial import initial_structure
 from crystalbench.tasks.csp.reference_table import reference_energy
 from crystalbench.tasks.csp.success import Verdict

@@ -22,7 +22,8 @@ def _trial(problem: str, method: str, seed: int, cif: str | None, status: str = 
            judged: dict | None = None) -> TrialResult:
     extra = {"final": {"structure": cif, **Judgement(criteria={"strict_success": True}).to_json()}} if cif else {}
     return TrialResult(cell_id=f"csp26.{problem}.{method}.s{seed}", method=method, task="csp26", problem=problem,
-                       seed=seed, status=status, budget=1, n_calls=1, extra=extra | ({"judged": judged} if judged else {}))
+                       seed=seed, status=status, budget=1, n_calls=1,
+                       extra=extra | ({"judged": judged} if judged else {}))
 
 
 @pytest.fixture
