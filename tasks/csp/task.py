@@ -182,7 +182,8 @@ class Csp26(Task):
                      "relative_error": verdict.relative_error, "delta_e": verdict.delta_e},
         ))
 
-    def judge_structure(self, problem: str, structure: Structure, judge: str) -> Judgement:
+    def judge_structure(self, problem: str, structure: Structure, judge: str,
+                        artifact_dir: Path | None = None) -> Judgement:
         """GPAW single point on ``structure`` (symmetrised first), judged against GPAW's reference table."""
         if judge not in self.judges:
             raise UserError(f"task csp26 has no judge {judge!r}; known: {', '.join(self.judges)}")
