@@ -219,10 +219,15 @@ def best_proposals(history: pl.DataFrame | None, direction: str, k: int) -> list
 
 
 def _judge_artifact(record: dict, task: str, params: dict, plugins: list[str], judge: str) -> str | None:
-    """What the task's judge needs, built once as a Ray task (store-wide name), or None."""
+    """What the task's judge needs, built once as a Ray task (store-wide name), or None.
+
+    The judge is prepared on the sweep's whole dataset file, whatever its ``dataset_filter``:
+    a hull needs every competing phase (a ternary's binaries and elements), and novelty is
+    judged against every known crystal.
+    """
     store_root = str(location(record.get("artifacts") or default_artifact_root(), "storage.artifacts"))
     source = record.get("dataset") or str(bundled_path())
-    dataset_path = prepare_dataset(source, record.get("dataset_filter") or {}, store_root)
+    dataset_path = prepare_dataset(source, {}, store_root)
     return ray.get(_prepare_judge.remote(task, params, plugins, store_root, dataset_path, judge))
 
 
