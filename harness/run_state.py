@@ -14,28 +14,119 @@ from dataclasses import asdict
 
 import yaml
 
+from crystalbench.harness.console import say
 from crystalbench.harness.errors import UserError
 from crystalbench.harness.final_metrics import judgements
-from crystalbench.harness.history import RESULT_FILE, SPEC_FILE, SWEEP_FILE, TRIALS_DIR, TrialResult, read_results
+from crystalbench.harness.history import (
+    HISTORY_FILE,
+    RESULT_FILE,
+    SPEC_FILE,
+    SWEEP_FILE,
+    TRIALS_DIR,
+    TrialResult,
+    UnreadableRunFile,
+    read_history,
+    read_results,
+)
 from crystalbench.harness.spec import Cell, Spec
 from crystalbench.harness.storage import Location
 
 
 def open_run_dir(spec: Spec, run_dir: Location, resume: bool) -> dict:
-    """Check the run directory against ``resume``; write the spec; return the saved sweep state."""
+    """Check the run directory against ``spec`` and ``resume``; write the spec; return the sweep's state.
+
+    A directory whose sweep stopped before any trial (a bad dataset, an unreachable server)
+    holds no result to protect, so any spec may start in it, with or without ``resume``: a
+    corrected spec needs nothing deleted by hand. The state of such a directory's earlier
+    spec, if it had an MLflow parent run, names it as ``abandoned_parent_run_id`` for the
+    sweep to end. A ``sweep.json`` that is missing or unreadable beside trials is rebuilt from
+    ``spec.yaml`` when that names the same spec.
+    """
     state_file = run_dir / SWEEP_FILE
-    if state_file.is_file():
-        state = json.loads(state_file.read_text())
-        if not resume:
-            raise UserError(f"run directory {run_dir} already holds a sweep; use --resume or another run_dir")
-        if state.get("spec_hash") != spec.spec_hash:
-            raise UserError(f"cannot resume {run_dir}: it was run from a different spec (hash {state['spec_hash'][:12]})")
-        for result in read_results(run_dir):
-            judgements(result)  # a final result in an older layout: refused now, not after the trials
-        return state
+    if not has_trials(run_dir):
+        previous = _state_or_none(run_dir)
+        if previous is not None and previous.get("spec_hash") == spec.spec_hash:
+            return previous
+        if state_file.is_file():
+            say(f"run directory {run_dir} holds a sweep that stopped before any trial: starting this spec there")
+        return _start(spec, run_dir, previous)
+    if not resume:
+        raise UserError(f"run directory {run_dir} already holds a sweep; use --resume or another run_dir")
+    try:
+        state = read_state(run_dir)
+    except UserError as exc:
+        state = _rebuilt_state(spec, run_dir, exc)
+    if state.get("spec_hash") != spec.spec_hash:
+        raise UserError(f"cannot resume {run_dir}: it was run from a different spec (hash {state['spec_hash'][:12]})")
+    for result in read_results(run_dir):
+        judgements(result)  # a final result in an older layout: refused now, not after the trials
+    return state
+
+
+def read_state(run_dir: Location) -> dict:
+    """``sweep.json``: a one-line ``UserError`` naming it when it is missing or unreadable."""
+    path = run_dir / SWEEP_FILE
+    if not path.is_file():
+        raise UserError(f"{path} is missing")
+    try:
+        state = json.loads(path.read_text())
+    except ValueError as exc:  # bad JSON or bad UTF-8
+        raise UnreadableRunFile(path, exc) from None
+    if not isinstance(state, dict) or not isinstance(state.get("spec_hash"), str):
+        raise UserError(f"{path} is unreadable (no spec_hash in it)")
+    return state
+
+
+def check_readable(run_dir: Location) -> None:
+    """A one-line ``UserError`` naming ``sweep.json`` or ``spec.yaml`` when either is missing or unreadable."""
+    read_state(run_dir)
+    path = run_dir / SPEC_FILE
+    try:
+        record = yaml.safe_load(path.read_text()) if path.is_file() else None
+    except (yaml.YAMLError, ValueError) as exc:
+        raise UnreadableRunFile(path, exc) from None
+    if not isinstance(record, dict):
+        raise UserError(f"{path} is {'missing' if not path.is_file() else 'not a spec record'}")
+
+
+def has_trials(run_dir: Location) -> bool:
+    """Whether any trial has started here (it wrote a history or a result)."""
+    trials = run_dir / TRIALS_DIR
+    return bool(trials.glob(f"*/{RESULT_FILE}") or trials.glob(f"*/{HISTORY_FILE}"))
+
+
+def _state_or_none(run_dir: Location) -> dict | None:
+    try:
+        return read_state(run_dir)
+    except UserError:
+        return None
+
+
+def _start(spec: Spec, run_dir: Location, previous: dict | None) -> dict:
     (run_dir / SPEC_FILE).write_text(yaml.safe_dump(_spec_record(spec), sort_keys=False))
     state = {"suite": spec.suite, "spec_hash": spec.spec_hash, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if previous is not None and previous.get("parent_run_id"):
+        state |= {"abandoned_parent_run_id": previous["parent_run_id"], "tracking_uri": previous.get("tracking_uri")}
     write_state(run_dir, state)
+    return state
+
+
+def _rebuilt_state(spec: Spec, run_dir: Location, problem: UserError) -> dict:
+    """The state of a run directory with trials whose ``sweep.json`` is missing or unreadable, from ``spec.yaml``."""
+    spec_file = run_dir / SPEC_FILE
+    try:
+        recorded = yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else None
+    except (yaml.YAMLError, ValueError):
+        recorded = None
+    spec_hash = recorded.get("spec_hash") if isinstance(recorded, dict) else None
+    if not isinstance(spec_hash, str):
+        raise UserError(f"cannot resume {run_dir}: {problem}, and {spec_file} does not say which spec ran here; "
+                        "run this spec in another run_dir") from None
+    state = {"suite": spec.suite, "spec_hash": spec_hash, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+             "rebuilt": True}
+    if spec_hash == spec.spec_hash:
+        say(f"{problem}: rebuilt from {spec_file} (the MLflow parent run is looked up by its tags)")
+        write_state(run_dir, state)
     return state
 
 
@@ -50,16 +141,30 @@ def _spec_record(spec: Spec) -> dict:
 
 
 def is_complete(run_dir: Location, cell: Cell) -> bool:
-    path = run_dir / TRIALS_DIR / cell.cell_id / RESULT_FILE
-    return path.is_file() and json.loads(path.read_text()).get("status") == "complete"
+    """Whether the cell's ``result.json`` says complete and its files read; an unreadable one runs again, saying so."""
+    trial_dir = run_dir / TRIALS_DIR / cell.cell_id
+    if not (trial_dir / RESULT_FILE).is_file():
+        return False
+    try:
+        if TrialResult.read(trial_dir).status != "complete":
+            return False
+        read_history(trial_dir)
+    except UnreadableRunFile as exc:
+        say(f"{exc}: its cell runs again")
+        return False
+    return True
 
 
 def read_or_reconstruct(cell: Cell, trial_dir: Location, error: str | None) -> TrialResult:
     """The trial's result.json; if its process died before writing one, a failed result saying so."""
     if (trial_dir / RESULT_FILE).is_file():
-        result = TrialResult.read(trial_dir)
-        if result.status != "running":
-            return result
+        try:
+            result = TrialResult.read(trial_dir)
+        except UnreadableRunFile as exc:
+            error = f"{exc}\n{error or ''}"
+        else:
+            if result.status != "running":
+                return result
     result = TrialResult(
         cell_id=cell.cell_id, method=cell.method_label, task=cell.task, problem=cell.problem, seed=cell.seed,
         status="failed", budget=cell.budget,
