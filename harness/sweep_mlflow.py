@@ -94,15 +94,19 @@ def trial_run(cell: Cell, sweep_tags: dict[str, str]) -> TrialRun:
 
 
 def sync_trials(cells: list[Cell], run_dir: Location, tracker: Tracker, parent_id: str,
-                tags: dict[str, str]) -> dict[str, TrialResult]:
-    """Make sure every cell with a result stored has a finished child run; cell id -> that result, in grid order."""
+                tags: dict[str, str], error: str | None = None) -> dict[str, TrialResult]:
+    """Make sure every cell with a result stored has a finished child run; cell id -> that result, in grid order.
+
+    A result a trial left unfinished (its process ended without writing the last one) is
+    recorded as failed, with ``error`` saying why when the sweep knows (an interruption).
+    """
     results: dict[str, TrialResult] = {}
     children = tracker.child_runs(parent_id)
     for cell in cells:
         trial_dir = run_dir / TRIALS_DIR / cell.cell_id
         if not (trial_dir / RESULT_FILE).is_file():
             continue
-        result = read_or_reconstruct(cell, trial_dir, None)
+        result = read_or_reconstruct(cell, trial_dir, error)
         _, status = children.get(cell.cell_id, (None, None))
         if status not in ("FINISHED", "FAILED"):  # never logged, or logging was cut off (a killed driver)
             tracker.log_trial(parent_id, trial_run(cell, tags), result, trial_dir)
