@@ -14,6 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
+from crystalbench.harness.console import log_to_console
 from crystalbench.harness.errors import UserError
 
 EXIT_INTERRUPTED = 130
@@ -23,6 +24,7 @@ EXIT_INTERRUPTED = 130
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    log_to_console()
     try:
         return args.func(args)
     except UserError as exc:
@@ -106,7 +108,7 @@ def _run(args: argparse.Namespace) -> int:
         spec = dataclasses.replace(spec, artifacts=args.artifacts)
     outcome = run_sweep(spec, address=args.address, resume=args.resume, progress=not args.no_progress)
     print(f"run directory: {outcome.run_dir}")
-    print(f"report: {outcome.report_dir}/leaderboard.md")
+    print(f"report: {outcome.report_dir}/leaderboard.md" if outcome.report_dir else "report: none (no trial ended)")
     print(f"trials: {len(outcome.complete)} complete, {len(outcome.failed)} failed, {len(outcome.not_run)} not run, "
           f"{len(outcome.skipped)} skipped")
     command, link = ui_link(outcome.tracking_uri, outcome.experiment_id)

@@ -128,9 +128,10 @@ def read_histories(run_dir: Where | Location) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame(schema=HISTORY_SCHEMA)
 
 
-def read_results(run_dir: Where | Location) -> list[TrialResult]:
-    """All trials' results of a run directory, sorted by cell id; unreadable ones skipped, saying so."""
-    results = [_skipping(TrialResult.read, f.parent) for f in (location(run_dir) / TRIALS_DIR).glob(f"*/{RESULT_FILE}")]
+def read_results(run_dir: Where | Location, warn: bool = True) -> list[TrialResult]:
+    """All trials' results of a run directory, sorted by cell id; unreadable ones skipped, saying so if ``warn``."""
+    files = (location(run_dir) / TRIALS_DIR).glob(f"*/{RESULT_FILE}")
+    results = [_skipping(TrialResult.read, f.parent, warn) for f in files]
     return [r for r in results if r is not None]
 
 
@@ -141,10 +142,11 @@ def _read_parquet(path: Location) -> pl.DataFrame:
         raise UnreadableRunFile(path, exc) from None
 
 
-def _skipping(read, where: Location):
-    """``read(where)``, or None after a warning line when the file is unreadable."""
+def _skipping(read, where: Location, warn: bool = True):
+    """``read(where)``, or None (after a warning line, if ``warn``) when the file is unreadable."""
     try:
         return read(where)
     except UnreadableRunFile as exc:
-        log.warning(f"skipped: {exc}; {RESUME_HINT}")
+        if warn:
+            log.warning(f"skipped: {exc}; {RESUME_HINT}")
         return None

@@ -58,7 +58,7 @@ def open_run_dir(spec: Spec, run_dir: Location, resume: bool) -> dict:
         state = _rebuilt_state(spec, run_dir, exc)
     if state.get("spec_hash") != spec.spec_hash:
         raise UserError(f"cannot resume {run_dir}: it was run from a different spec (hash {state['spec_hash'][:12]})")
-    for result in read_results(run_dir):
+    for result in read_results(run_dir, warn=False):  # an unreadable one runs again, as is_complete says
         judgements(result)  # a final result in an older layout: refused now, not after the trials
     return state
 
@@ -155,8 +155,13 @@ def is_complete(run_dir: Location, cell: Cell) -> bool:
     return True
 
 
-def read_or_reconstruct(cell: Cell, trial_dir: Location, error: str | None) -> TrialResult:
-    """The trial's result.json; if its process died before writing one, a failed result saying so."""
+def read_or_reconstruct(cell: Cell, trial_dir: Location, error: str | None, died: bool = True) -> TrialResult:
+    """The trial's result.json; if its process ended before writing one, a failed result saying why.
+
+    ``error`` is what the sweep knows of the end (Tune's error file, an interruption);
+    ``died``: the process died (else it was stopped, as ``error`` says). The result counts
+    the oracle calls of the history the trial left, which stays on disk.
+    """
     if (trial_dir / RESULT_FILE).is_file():
         try:
             result = TrialResult.read(trial_dir)
@@ -165,14 +170,24 @@ def read_or_reconstruct(cell: Cell, trial_dir: Location, error: str | None) -> T
         else:
             if result.status != "running":
                 return result
+    reason = _first_line(error or "no error recorded")
     result = TrialResult(
         cell_id=cell.cell_id, method=cell.method_label, task=cell.task, problem=cell.problem, seed=cell.seed,
-        status="failed", budget=cell.budget,
-        error="trial process died without a result: " + _first_line(error or "no error recorded"),
+        status="failed", budget=cell.budget, n_calls=_calls(trial_dir),
+        error=f"trial process died without a result: {reason}" if died else reason,
         traceback=error,
     )
     result.write(trial_dir)
     return result
+
+
+def _calls(trial_dir: Location) -> int:
+    """Oracle calls in the trial's history (0 without a readable one)."""
+    try:
+        history = read_history(trial_dir)
+    except UnreadableRunFile:
+        return 0
+    return 0 if history is None else history.height
 
 
 def _first_line(text: str) -> str:

@@ -154,8 +154,9 @@ def _sweep(spec: Spec, run_dir: Location, state: dict, cells: list[Cell], skippe
         outcome.skipped, outcome.interrupted = skipped, interrupted
         outcome.not_run = [c.cell_id for c in cells if c.cell_id not in results]
         outcome.unjudged = {} if interrupted else _judge(spec, run_dir, progress)
-        with phase("writing the report", progress):
-            outcome.report_dir = write_run_report(run_dir, lambda d: tracker.log_files(parent_id, d, "report"))
+        if results:
+            with phase("writing the report", progress):
+                outcome.report_dir = write_run_report(run_dir, lambda d: tracker.log_files(parent_id, d, "report"))
         tracker.finish_sweep(
             parent_id,
             {"trials_complete": len(outcome.complete), "trials_failed": len(outcome.failed),
