@@ -40,9 +40,11 @@ class RunDirLocked(UserError):
 class RunDirLock:
     """The lock of one run directory; a context manager (``with RunDirLock(run_dir, say):``)."""
 
-    def __init__(self, run_dir: Location, say: Callable[[str], None], command: str = "crystalbench run"):
+    def __init__(self, run_dir: Location, say: Callable[[str], None], command: str = "crystalbench run",
+                 heartbeat_s: float = HEARTBEAT_S):
         self.file = run_dir / LOCK_FILE
         self.say = say
+        self.heartbeat_s = heartbeat_s
         self.owner = {"host": socket.gethostname(), "pid": os.getpid(), "token": uuid.uuid4().hex,
                       "command": command, "since": time.time()}
         self._stop = threading.Event()
@@ -58,7 +60,9 @@ class RunDirLock:
 
     def acquire(self) -> None:
         """Take the lock, or take over a stale one (saying so); ``RunDirLocked`` if a live driver holds it."""
-        for _ in range(3):  # the holder may release between our create and our read: try again
+        for attempt in range(5):  # the holder may release, or another driver take over, meanwhile: look again
+            if attempt:
+                time.sleep(0.2)
             try:
                 self.file.write_bytes(self._record(), exclusive=True)
                 break
@@ -125,7 +129,7 @@ class RunDirLock:
         return json.dumps({**self.owner, "heartbeat": time.time()}).encode()
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_S):
+        while not self._stop.wait(self.heartbeat_s):
             holder = self._read()
             if holder is None or holder.get("token") != self.owner["token"]:
                 self.say(f"warning: lost the lock of run directory {self.file.parent} "

@@ -135,8 +135,8 @@ def _sweep(spec: Spec, run_dir: Location, state: dict, cells: list[Cell], skippe
         state = {k: v for k, v in state.items() if k not in ("abandoned_parent_run_id", "rebuilt")}
         state.update(parent_run_id=parent_id, tracking_uri=uri)
         write_state(run_dir, state)
-        log_sweep_files(tracker, parent_id, run_dir, spec, ctx)
     try:
+        log_sweep_files(tracker, parent_id, run_dir, spec, ctx)
         interrupted = False
         if todo:
             services = _start_services(spec)

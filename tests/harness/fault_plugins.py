@@ -1,9 +1,9 @@
-"""A task with a judge, for the fault tests: a sweep of it has a judging stage long enough to be killed in.
+"""Tasks for the fault tests, loaded through a spec's ``plugins`` list like a user's own.
 
 ``judged_electronegativity`` is the electronegativity task whose trials end in a final
 structure (their best valid proposal, unrelaxed) and whose judge ``slow_judge`` scores each
-distinct final structure after the search, taking ``judge_seconds`` per structure. Loaded
-through a spec's ``plugins`` list, like a user's own task.
+distinct final structure after the search, taking ``judge_seconds`` per structure: a sweep of it has a
+judging stage long enough to be killed in. ``broken_prepare`` fails in its prepare step.
 """
 
 from __future__ import annotations
@@ -45,3 +45,13 @@ class JudgedElectronegativity(Electronegativity):
 
 def _own_judgement(structure: Structure) -> FinalResult:
     return FinalResult(structure, Judgement(value=mean_electronegativity(structure.composition)))
+
+
+@register_task
+class BrokenPrepare(Electronegativity):
+    """Electronegativity whose prepare step fails with an error that is no user's: a bug in a plugin."""
+
+    name: ClassVar[str] = "broken_prepare"
+
+    def prepare(self, store, dataset, problems=None) -> Path:
+        raise RuntimeError("deliberate failure in prepare")

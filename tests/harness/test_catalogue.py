@@ -253,7 +253,8 @@ CASES = [
          defect="4", spec=None, run="finished", before=lambda tmp, run: (run / "spec.yaml").write_text("a: [\n")),
     # --- 1: the run directory in use or in another state ---
     Case("a run directory another driver holds", RUN + ("--resume",), 2,
-         "is in use by another driver (lock_holder, pid", defect="1", run="finished", before=lambda tmp, run: hold_lock(run)),
+         "is in use by another driver (lock_holder, pid", defect="1", run="finished",
+         before=lambda tmp, run: hold_lock(run)),
     Case("judge while another driver holds the run directory", ("judge", "{run}", "--judge", "gpaw"), 2,
          "is in use by another driver (lock_holder", defect="1", spec=None, run="finished",
          before=lambda tmp, run: hold_lock(run)),
@@ -273,6 +274,13 @@ CASES = [
          ray=True, spec={"dataset": "{tmp}/nocif.csv"}, files={"nocif.csv": no_cif_csv}),
     Case("a dataset_filter that keeps nothing", RUN, 2, "dataset_filter {'n_elements': [9]} leaves no crystals",
          ray=True, spec={"dataset_filter": {"n_elements": 9}}),
+    Case("more CPUs than the connected cluster's largest node", RUN, 2,
+         "a trial asks for {cpu: 3, gpu: 0}, but the largest node of this cluster has {cpu: 2, gpu: 0}", defect="2",
+         ray=True, spec={"resources": {"cpu": 3}}),
+    Case("a prepare step that fails with a plugin's bug", RUN, 1,
+         "preparing task broken_prepare failed: RuntimeError: deliberate failure in prepare (traceback in "
+         "{run}/prepare-error.txt)", defect="5", ray=True,
+         spec={"plugins": ["tests.harness.fault_plugins"], "tasks": [{"name": "broken_prepare", "budget": 2}]}),
     Case("the corrected spec where a sweep failed before any trial", RUN, 0,
          "holds a sweep that stopped before any trial: starting this spec there", defect="6", ray=True,
          files={"nocif.csv": no_cif_csv}, before=lambda tmp, run: fail_before_any_trial(tmp, run)),
