@@ -236,14 +236,23 @@ def _check_tracking_reaches_every_node(uri: str) -> None:
 
 
 def init_ray(address: str | None) -> bool:
-    """Connect to ``address`` or start a fresh local Ray; True if this call started or joined it."""
+    """Connect to ``address`` or start a fresh local Ray; True if this call started or joined it.
+
+    An address that accepts connections (``harness.preflight.check_address``) but where no Ray
+    answers makes ``ray.init`` give up after its own timeout: that is one line too.
+    """
     if ray.is_initialized():
         return False
     path = os.pathsep.join(p for p in [os.getcwd(), os.environ.get("PYTHONPATH", "")] if p)
-    ray.init(
-        address=address or "local",  # never attach to a stale `ray start` cluster by accident
-        include_dashboard=False,
-        logging_level="WARNING",
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
+    try:
+        ray.init(
+            address=address or "local",  # never attach to a stale `ray start` cluster by accident
+            include_dashboard=False,
+            logging_level="WARNING",
+            runtime_env={"env_vars": {"PYTHONPATH": path}},
+        )
+    except ConnectionError as exc:
+        if address in (None, "local"):
+            raise
+        raise UserError(f"no Ray cluster answered at --address {address}: {' '.join(str(exc).split())[:300]}") from None
     return True
