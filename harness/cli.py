@@ -16,6 +16,7 @@ from pathlib import Path
 
 from crystalbench.harness.console import log_to_console
 from crystalbench.harness.errors import UserError
+from crystalbench.harness.remote import StepFailed
 
 EXIT_INTERRUPTED = 130
 """What a shell reports for a command stopped by Ctrl-C (128 + SIGINT)."""
@@ -34,11 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         resume = " `crystalbench run SPEC --resume` finishes the sweep." if args.command == "run" else ""
         print(f"crystalbench: interrupted.{resume}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as exc:
-        from crystalbench.harness.remote import StepFailed
-
-        if not isinstance(exc, StepFailed):
-            raise
+    except StepFailed as exc:
         print(f"crystalbench: error: {exc} (traceback in {exc.saved_to})", file=sys.stderr)
         return 1
 

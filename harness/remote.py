@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import re
 
-import ray
-from ray.exceptions import RayError, RayTaskError
-
 from crystalbench.harness.errors import UserError
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -29,8 +26,14 @@ class StepFailed(Exception):
         """Where the sweep kept ``traceback`` (set by the sweep)."""
 
 
-def get(ref: ray.ObjectRef, what: str):
-    """``ray.get(ref)``; a ``UserError`` of the task as itself, any other failure as ``StepFailed`` naming ``what``."""
+def get(ref, what: str):
+    """``ray.get(ref)``; a ``UserError`` of the task as itself, any other failure as ``StepFailed`` naming ``what``.
+
+    Ray is imported here, not with the module, so the command line can name ``StepFailed`` cheaply.
+    """
+    import ray
+    from ray.exceptions import RayError, RayTaskError
+
     try:
         return ray.get(ref)
     except RayTaskError as exc:

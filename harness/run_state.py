@@ -4,6 +4,9 @@
 so a resumed sweep refuses another spec and logs under the same parent. A cell is done
 when its ``result.json`` says complete; a trial whose process died before writing a
 final result gets a failed one written in its place, so every ended trial has a result.
+A run directory without any trial protects nothing, so another spec may start there (a
+sweep that failed early, corrected); files that do not parse are named in one line, and a
+cell whose files are unreadable runs again.
 """
 
 from __future__ import annotations

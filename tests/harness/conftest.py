@@ -23,8 +23,10 @@ class Catalogue:
 
     def markdown(self) -> str:
         lines = ["# Catalogue of malformed inputs and faults", "",
-                 f"{len(self.rows)} cases, written by the test suite (`{CATALOGUE_ENV}=PATH pytest -m 'slow or not "
-                 "slow' tests/harness`). `defect` is the number in issue 18 (blank: handled before it).", "",
+                 f"{len(self.rows)} cases, written by the test suite (`{CATALOGUE_ENV}=$PWD/tests/harness/catalogue.md "
+                 "pytest tests/harness/test_catalogue.py tests/harness/test_lock.py tests/harness/test_faults.py`). "
+                 "`defect`: its number in issue 18 (blank: a case handled well before it). A path of the test's "
+                 "temporary directory is shown as `<tmp>`.", "",
                  "| # | case | defect | exit | what the user sees |", "|---|---|---|---|---|"]
         for i, (case, defect, code, line) in enumerate(self.rows, start=1):
             lines.append(f"| {i} | {case} | {defect} | {code} | `{line.replace('|', '/').replace('`', chr(39))}` |")

@@ -398,4 +398,5 @@ def test_a_malformed_input_is_refused_in_one_line(case: Case, tmp_path, request,
     if CASES.index(case) < RAY_CASES:
         assert not ray_before and not ray.is_initialized(), "refused before Ray starts"
     assert running_runs(run_dir) == [], "no MLflow run is left RUNNING"
-    catalogue.add(case.name, case.defect, code, lines[0].replace(str(tmp_path), "<tmp>"))
+    catalogue.add(case.name, case.defect, code,
+                  lines[0].replace(str(tmp_path), "<tmp>").replace(str(small_dataset_csv.parent), "<data>"))
