@@ -50,6 +50,8 @@ class RunDirLock:
         self._stop = threading.Event()
         self._beat = threading.Thread(target=self._heartbeat, name="crystalbench-lock", daemon=True)
         self._takeover: Location | None = None
+        self._made_dir = run_dir.is_local and not run_dir.exists()
+        """Whether taking the lock creates the run directory (removed again on release if left empty)."""
 
     def __enter__(self) -> RunDirLock:
         self.acquire()
@@ -92,6 +94,9 @@ class RunDirLock:
             self.file.remove()
         if self._takeover is not None:
             self._takeover.remove()
+        directory = self.file.parent
+        if self._made_dir and directory.exists() and not directory.fs.ls(directory.path):
+            directory.fs.rmdir(directory.path)  # a driver refused before writing anything leaves nothing behind
 
     def _take_over(self, holder: dict) -> bool:
         """Replace the stale ``holder``'s lock with ours, unless another driver is doing the same."""

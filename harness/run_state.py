@@ -35,61 +35,96 @@ from crystalbench.harness.spec import Cell, Spec
 from crystalbench.harness.storage import Location
 
 
+def check_run_dir(spec: Spec, run_dir: Location, resume: bool) -> None:
+    """The refusals of ``open_run_dir``, writing nothing: what a driver checks before it starts Ray."""
+    if not has_trials(run_dir):
+        return
+    if not resume:
+        raise UserError(f"run directory {run_dir} already holds a sweep; use --resume or another run_dir")
+    try:
+        spec_hash = read_state(run_dir)["spec_hash"]
+    except UserError as exc:
+        spec_hash = _recorded_hash(run_dir, exc)
+    if spec_hash != spec.spec_hash:
+        raise UserError(f"cannot resume {run_dir}: it was run from a different spec (hash {spec_hash[:12]})")
+    for result in read_results(run_dir, warn=False):  # an unreadable one runs again, as is_complete says
+        judgements(result)  # a final result in an older layout: refused now, not after the trials
+
+
 def open_run_dir(spec: Spec, run_dir: Location, resume: bool) -> dict:
-    """Check the run directory against ``spec`` and ``resume``; write the spec; return the sweep's state.
+    """Check the run directory against ``spec`` and ``resume`` (``check_run_dir``); write the spec; return the state.
 
     A directory whose sweep stopped before any trial (a bad dataset, an unreachable server)
     holds no result to protect, so any spec may start in it, with or without ``resume``: a
     corrected spec needs nothing deleted by hand. The state of such a directory's earlier
     spec, if it had an MLflow parent run, names it as ``abandoned_parent_run_id`` for the
     sweep to end. A ``sweep.json`` that is missing or unreadable beside trials is rebuilt from
-    ``spec.yaml`` when that names the same spec.
+    ``spec.yaml``, which names the same spec.
     """
-    state_file = run_dir / SWEEP_FILE
+    check_run_dir(spec, run_dir, resume)
     if not has_trials(run_dir):
         previous = _state_or_none(run_dir)
         if previous is not None and previous.get("spec_hash") == spec.spec_hash:
             return previous
-        if state_file.is_file():
+        if (run_dir / SWEEP_FILE).is_file():
             say(f"run directory {run_dir} holds a sweep that stopped before any trial: starting this spec there")
         return _start(spec, run_dir, previous)
-    if not resume:
-        raise UserError(f"run directory {run_dir} already holds a sweep; use --resume or another run_dir")
     try:
-        state = read_state(run_dir)
+        return read_state(run_dir)
     except UserError as exc:
-        state = _rebuilt_state(spec, run_dir, exc)
-    if state.get("spec_hash") != spec.spec_hash:
-        raise UserError(f"cannot resume {run_dir}: it was run from a different spec (hash {state['spec_hash'][:12]})")
-    for result in read_results(run_dir, warn=False):  # an unreadable one runs again, as is_complete says
-        judgements(result)  # a final result in an older layout: refused now, not after the trials
-    return state
+        state = {"suite": spec.suite, "spec_hash": spec.spec_hash, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                 "rebuilt": True}
+        say(f"{exc}: rebuilt from {run_dir / SPEC_FILE} (the MLflow parent run is looked up by its tags)")
+        write_state(run_dir, state)
+        return state
 
 
 def read_state(run_dir: Location) -> dict:
-    """``sweep.json``: a one-line ``UserError`` naming it when it is missing or unreadable."""
-    path = run_dir / SWEEP_FILE
-    if not path.is_file():
-        raise UserError(f"{path} is missing")
-    try:
-        state = json.loads(path.read_text())
-    except ValueError as exc:  # bad JSON or bad UTF-8
-        raise UnreadableRunFile(path, exc) from None
-    if not isinstance(state, dict) or not isinstance(state.get("spec_hash"), str):
-        raise UserError(f"{path} is unreadable (no spec_hash in it)")
+    """``sweep.json``: a one-line ``UserError`` naming it when it is missing, unreadable or has no spec hash."""
+    state = _read_json(run_dir / SWEEP_FILE)
+    if not isinstance(state.get("spec_hash"), str):
+        raise UserError(f"{run_dir / SWEEP_FILE} is unreadable (no spec_hash in it)")
     return state
 
 
 def check_readable(run_dir: Location) -> None:
-    """A one-line ``UserError`` naming ``sweep.json`` or ``spec.yaml`` when either is missing or unreadable."""
-    read_state(run_dir)
+    """A one-line ``UserError`` naming ``sweep.json`` or ``spec.yaml`` when either exists but does not parse."""
+    if (run_dir / SWEEP_FILE).is_file():
+        _read_json(run_dir / SWEEP_FILE)
     path = run_dir / SPEC_FILE
+    if path.is_file():
+        try:
+            record = yaml.safe_load(path.read_text())
+        except (yaml.YAMLError, ValueError) as exc:
+            raise UnreadableRunFile(path, exc) from None
+        if not isinstance(record, dict):
+            raise UserError(f"{path} is unreadable (not a spec record)")
+
+
+def _read_json(path: Location) -> dict:
+    if not path.is_file():
+        raise UserError(f"{path} is missing")
     try:
-        record = yaml.safe_load(path.read_text()) if path.is_file() else None
-    except (yaml.YAMLError, ValueError) as exc:
+        data = json.loads(path.read_text())
+    except ValueError as exc:  # bad JSON or bad UTF-8
         raise UnreadableRunFile(path, exc) from None
-    if not isinstance(record, dict):
-        raise UserError(f"{path} is {'missing' if not path.is_file() else 'not a spec record'}")
+    if not isinstance(data, dict):
+        raise UserError(f"{path} is unreadable (not a JSON object)")
+    return data
+
+
+def _recorded_hash(run_dir: Location, problem: UserError) -> str:
+    """The spec hash ``spec.yaml`` records, for a run directory whose ``sweep.json`` is missing or unreadable."""
+    spec_file = run_dir / SPEC_FILE
+    try:
+        recorded = yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else None
+    except (yaml.YAMLError, ValueError):
+        recorded = None
+    spec_hash = recorded.get("spec_hash") if isinstance(recorded, dict) else None
+    if not isinstance(spec_hash, str):
+        raise UserError(f"cannot resume {run_dir}: {problem}, and {spec_file} does not say which spec ran here; "
+                        "run this spec in another run_dir") from None
+    return spec_hash
 
 
 def has_trials(run_dir: Location) -> bool:
@@ -111,25 +146,6 @@ def _start(spec: Spec, run_dir: Location, previous: dict | None) -> dict:
     if previous is not None and previous.get("parent_run_id"):
         state |= {"abandoned_parent_run_id": previous["parent_run_id"], "tracking_uri": previous.get("tracking_uri")}
     write_state(run_dir, state)
-    return state
-
-
-def _rebuilt_state(spec: Spec, run_dir: Location, problem: UserError) -> dict:
-    """The state of a run directory with trials whose ``sweep.json`` is missing or unreadable, from ``spec.yaml``."""
-    spec_file = run_dir / SPEC_FILE
-    try:
-        recorded = yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else None
-    except (yaml.YAMLError, ValueError):
-        recorded = None
-    spec_hash = recorded.get("spec_hash") if isinstance(recorded, dict) else None
-    if not isinstance(spec_hash, str):
-        raise UserError(f"cannot resume {run_dir}: {problem}, and {spec_file} does not say which spec ran here; "
-                        "run this spec in another run_dir") from None
-    state = {"suite": spec.suite, "spec_hash": spec_hash, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-             "rebuilt": True}
-    if spec_hash == spec.spec_hash:
-        say(f"{problem}: rebuilt from {spec_file} (the MLflow parent run is looked up by its tags)")
-        write_state(run_dir, state)
     return state
 
 

@@ -35,7 +35,7 @@ from crystalbench.harness.preflight import check_before_ray, check_cluster_resou
 from crystalbench.harness.prepare import prepare_artifacts
 from crystalbench.harness.remote import StepFailed
 from crystalbench.harness.report import write_report
-from crystalbench.harness.run_state import is_complete, open_run_dir, write_state
+from crystalbench.harness.run_state import check_run_dir, is_complete, open_run_dir, write_state
 from crystalbench.harness.spec import Cell, SkippedCell, Spec
 from crystalbench.harness.storage import Location, location
 from crystalbench.harness.store import local_artifact
@@ -82,8 +82,9 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
     """Run every cell of ``spec`` (or, with ``resume``, every cell not yet complete) and report.
 
     Everything that can refuse the sweep without a cluster does so before Ray starts, in
-    seconds (``harness.preflight``), and the run directory is locked for this driver alone
-    (``harness.lock``) before anything is written there. With ``progress``, every phase says
+    seconds (``harness.preflight``, ``harness.run_state.check_run_dir``), the run directory is
+    locked for this driver alone (``harness.lock``), and nothing but the lock is written there
+    before the checks that need the cluster have passed. With ``progress``, every phase says
     on the console what it is doing (``harness.console``).
     """
     run_dir = location(spec.resolved_run_dir, "storage.run_dir")
@@ -93,23 +94,24 @@ def run_sweep(spec: Spec, address: str | None = None, resume: bool = False, prog
     ray_running = ray.is_initialized()
     check_before_ray(spec, address, ray_running)
     with RunDirLock(run_dir, say):
-        state = open_run_dir(spec, run_dir, resume)
+        check_run_dir(spec, run_dir, resume)
         with phase("starting Ray", progress):
             started_ray = init_ray(address)
         try:
             if ray_running or address not in (None, "local"):
                 check_cluster_resources(spec)
-            return _sweep(spec, run_dir, state, cells, skipped, progress)
+            uri = tracking_uri(spec.tracking_uri, run_dir)
+            _check_tracking_reaches_every_node(uri)
+            state = open_run_dir(spec, run_dir, resume)
+            return _sweep(spec, run_dir, state, uri, cells, skipped, progress)
         finally:
             if started_ray:
                 ray.shutdown()
 
 
-def _sweep(spec: Spec, run_dir: Location, state: dict, cells: list[Cell], skipped: list[SkippedCell],
+def _sweep(spec: Spec, run_dir: Location, state: dict, uri: str, cells: list[Cell], skipped: list[SkippedCell],
            progress: bool) -> SweepOutcome:
     """The sweep on a connected Ray: prepare, open the MLflow parent run, run the trials, judge, report."""
-    uri = tracking_uri(spec.tracking_uri, run_dir)
-    _check_tracking_reaches_every_node(uri)
     for s in skipped:
         say(f"skipped: {s.method_label} x {s.task}: {s.reason}")
     todo = [c for c in cells if not is_complete(run_dir, c)]
