@@ -19,8 +19,8 @@ from pathlib import Path
 
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from crystalbench.physics.energy_models import gpaw_calculator
 from crystalbench.tasks.csp.compounds import polymorphs
-from crystalbench.tasks.csp.energy_models import gpaw_calculator
 
 PAIRS = (("NaCl", "rocksalt", "cesium_chloride"), ("ZnO", "wurtzite", "zinc_blende"), ("LiCl", "rocksalt", "wurtzite"))
 CUTOFFS = (300, 400, 500, 600)

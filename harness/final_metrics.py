@@ -41,7 +41,8 @@ comparable with the start's value, a relaxed structure's."""
 
 
 def judgements(result: TrialResult) -> dict[str, Judgement]:
-    """Column prefix -> judgement of a trial: ``""`` its own model's (``extra.final``), ``"<judge>."`` each judge's.
+    """Column prefix -> judgement of a trial's final structure: ``""`` its own model's (``extra.final``),
+    ``"<judge>."`` each judge's (``extra.judged``; a judge of proposals is ``harness.verified``'s).
 
     Empty for a trial without a final result; a result in another layout is a one-line ``UserError``.
     """
@@ -50,8 +51,9 @@ def judgements(result: TrialResult) -> dict[str, Judgement]:
         return {}
     where = f"trial {result.cell_id} (result.json)"
     found = {"": Judgement.from_json(final, where)}
-    return found | {f"{judge}.": Judgement.from_json(data, where)
-                    for judge, data in sorted(result.extra.get("judged", {}).items())}
+    return found | {f"{judge}.": Judgement.from_json(entries[0], where)
+                    for judge, entries in sorted(result.extra.get("judged", {}).items())
+                    if entries and entries[0]["step"] is None}
 
 
 def final_scalars(result: TrialResult) -> dict:

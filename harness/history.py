@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
+from crystalbench.harness.crystal import from_cif, is_compositionally_valid, is_structurally_plausible
 from crystalbench.harness.errors import UserError
 from crystalbench.harness.storage import Location, Where, location
 
@@ -40,7 +41,8 @@ HISTORY_SCHEMA = {
     "value": pl.Float64,  # raw oracle value; NaN when the proposal was invalid
     "score": pl.Float64,  # value, or the task's invalid penalty
     "valid": pl.Boolean,  # CIF round trip (the papers' validity)
-    "physically_valid": pl.Boolean,  # valid + min distance >= 0.5 Å + charge-neutral guess
+    "structurally_valid": pl.Boolean,  # valid + min distance >= 0.5 Å + >= 0.1 Å³ per atom
+    "compositionally_valid": pl.Boolean,  # valid + SMACT charge neutrality and electronegativity
     "best_so_far": pl.Float64,  # best score over steps 1..step
     "method_time_s": pl.Float64,  # ask + tell time of its batch, divided by the batch size
     "oracle_time_s": pl.Float64,  # oracle time of its batch, divided by the batch size
@@ -128,6 +130,18 @@ def read_histories(run_dir: Where | Location) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame(schema=HISTORY_SCHEMA)
 
 
+def upgraded(history: pl.DataFrame) -> pl.DataFrame:
+    """A history in today's columns: one written before the validity split (a ``physically_valid`` column)
+    gets ``structurally_valid`` and ``compositionally_valid`` computed from its CIFs, in the schema's order."""
+    if "physically_valid" not in history.columns:
+        return history
+    structures = [from_cif(cif) if valid else None for cif, valid in zip(history["cif"], history["valid"])]
+    return history.with_columns(
+        pl.Series("structurally_valid", [s is not None and is_structurally_plausible(s) for s in structures]),
+        pl.Series("compositionally_valid", [s is not None and is_compositionally_valid(s) for s in structures]),
+    ).select(list(HISTORY_SCHEMA))
+
+
 def read_results(run_dir: Where | Location, warn: bool = True) -> list[TrialResult]:
     """All trials' results of a run directory, sorted by cell id; unreadable ones skipped, saying so if ``warn``."""
     files = (location(run_dir) / TRIALS_DIR).glob(f"*/{RESULT_FILE}")
@@ -137,7 +151,7 @@ def read_results(run_dir: Where | Location, warn: bool = True) -> list[TrialResu
 
 def _read_parquet(path: Location) -> pl.DataFrame:
     try:
-        return pl.read_parquet(io.BytesIO(path.read_bytes()))
+        return upgraded(pl.read_parquet(io.BytesIO(path.read_bytes())))
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise UnreadableRunFile(path, exc) from None
 

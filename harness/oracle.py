@@ -16,7 +16,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from crystalbench.api import Oracle
-from crystalbench.harness.crystal import is_physically_plausible, is_valid
+from crystalbench.harness.crystal import is_compositionally_valid, is_structurally_plausible, is_valid
 
 
 class BudgetExceeded(RuntimeError):
@@ -33,8 +33,10 @@ class Evaluation:
     """``values`` with NaN replaced by the invalid penalty, shape (n,): what the method is told."""
     valid: np.ndarray
     """CIF-round-trip validity, shape (n,), bool."""
-    physically_valid: np.ndarray
-    """Valid + min distance >= 0.5 Å + charge-neutral guess, shape (n,), bool."""
+    structurally_valid: np.ndarray
+    """Valid + no two atoms closer than 0.5 Å + >= 0.1 Å³ per atom, shape (n,), bool (``harness.crystal``)."""
+    compositionally_valid: np.ndarray
+    """Valid + SMACT's charge-neutrality and electronegativity rule, shape (n,), bool."""
     seconds: float
     """Wall time of the whole batch, validity checks included."""
 
@@ -60,7 +62,9 @@ class BudgetedOracle:
             raise BudgetExceeded(f"{n} oracle calls requested, {self.remaining} of {self.budget} left")
         start = time.perf_counter()
         valid = np.array([is_valid(s) for s in structures], dtype=bool)
-        physically_valid = np.array([bool(v) and is_physically_plausible(s) for s, v in zip(structures, valid)], dtype=bool)
+        structural = np.array([bool(v) and is_structurally_plausible(s) for s, v in zip(structures, valid)], dtype=bool)
+        compositional = np.array([bool(v) and is_compositionally_valid(s) for s, v in zip(structures, valid)],
+                                 dtype=bool)
         values = np.asarray(self._oracle([s if v else None for s, v in zip(structures, valid)]), dtype=float)
         if values.shape != (n,):
             raise RuntimeError(f"oracle returned shape {values.shape} for {n} structures")
@@ -70,6 +74,7 @@ class BudgetedOracle:
             values=values,
             scores=np.where(np.isnan(values), self.invalid_penalty, values),
             valid=valid,
-            physically_valid=physically_valid,
+            structurally_valid=structural,
+            compositionally_valid=compositional,
             seconds=time.perf_counter() - start,
         )

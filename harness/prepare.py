@@ -75,6 +75,11 @@ def _wait_all(names: dict[ray.ObjectRef, str], running) -> None:
 
 @ray.remote
 def _prepare_dataset(source: str, dataset_filter: dict, store_root: str) -> str:
+    return prepare_dataset(source, dataset_filter, store_root)
+
+
+def prepare_dataset(source: str, dataset_filter: dict, store_root: str) -> str:
+    """The parsed, filtered dataset of ``source`` in the store (built once); its store-wide name."""
     key = {"source_digest": file_digest(Path(source)), **({"filter": dataset_filter} if dataset_filter else {})}
     store = ArtifactStore(store_root)
 

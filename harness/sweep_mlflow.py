@@ -33,7 +33,8 @@ def experiment_description(spec: Spec, dataset_digest: str) -> str:
         "Metrics of a child run: `best_so_far` (step = oracle call) and `final_best` are the task's own value "
         "(tag `direction`: min or max); `initial_best` is the best of the initial labelled set; "
         "`improvement` is how far the trial beat it, **positive when better on every task**, so sort and group "
-        "by that across tasks; `valid_rate` and `physically_valid_rate` are shares of the proposals; "
+        "by that across tasks; `valid_rate`, `structurally_valid_rate`, `compositionally_valid_rate` and "
+        "`both_valid_rate` are shares of the proposals; "
         "`final.*` are a task's final metrics (csp26: relaxed energy, success criteria, judges). "
         "Group the runs by the `method` and `task` params to compare methods per task."
     )

@@ -297,7 +297,9 @@ def _summary(result: TrialResult, history: pl.DataFrame | None) -> dict[str, flo
         summary["improvement"] = improvement(result.final_best, result.initial_best, result.direction)
     if history is not None and history.height:
         summary["valid_rate"] = float(history["valid"].mean())
-        summary["physically_valid_rate"] = float(history["physically_valid"].mean())
+        summary["structurally_valid_rate"] = float(history["structurally_valid"].mean())
+        summary["compositionally_valid_rate"] = float(history["compositionally_valid"].mean())
+        summary["both_valid_rate"] = float((history["structurally_valid"] & history["compositionally_valid"]).mean())
         summary["oracle_time_per_call_s"] = float(history["oracle_time_s"].mean())
         summary["method_time_per_call_s"] = float(history["method_time_s"].mean())
     return summary | final_metrics(final_scalars(result))
@@ -312,9 +314,9 @@ def improvement(final_best: float, initial_best: float, direction: str) -> float
     return (final_best - initial_best) if direction == "max" else (initial_best - final_best)
 
 
-def final_metrics(scalars: dict) -> dict[str, float]:
-    """The numbers (and booleans, as 0/1) of a flat row of final scalars (``final_scalars``), as ``final.<key>``."""
-    return {f"final.{k}": float(v) for k, v in scalars.items() if isinstance(v, bool | int | float)}
+def final_metrics(scalars: dict, prefix: str = "final.") -> dict[str, float]:
+    """The numbers (and booleans, as 0/1) of a flat row of final scalars (``final_scalars``), as ``<prefix><key>``."""
+    return {f"{prefix}{k}": float(v) for k, v in scalars.items() if isinstance(v, bool | int | float)}
 
 
 def child_run_ids(uri: str, parent_id: str) -> dict[str, str]:
@@ -330,8 +332,8 @@ def child_run_ids(uri: str, parent_id: str) -> dict[str, str]:
             return found
 
 
-def log_final_metrics(uri: str, run_ids: dict[str, str], finals: dict[str, dict]) -> None:
-    """Add ``finals[cell_id]`` as final metrics to the child run ``run_ids[cell_id]`` of each cell id.
+def log_final_metrics(uri: str, run_ids: dict[str, str], finals: dict[str, dict], prefix: str = "final.") -> None:
+    """Add the numbers of ``finals[cell_id]`` as ``<prefix><key>`` metrics to the child run ``run_ids[cell_id]``.
 
     Used after the sweep (``harness.judging``); a cell without a child run (its
     tracking store was lost) is skipped, since its ``result.json`` holds the same.
@@ -339,7 +341,7 @@ def log_final_metrics(uri: str, run_ids: dict[str, str], finals: dict[str, dict]
     client = MlflowClient(tracking_uri=uri)
     for cell_id, final in finals.items():
         if cell_id in run_ids:
-            client.log_batch(run_ids[cell_id], metrics=[_metric(k, v) for k, v in final_metrics(final).items()])
+            client.log_batch(run_ids[cell_id], metrics=[_metric(k, v) for k, v in final_metrics(final, prefix).items()])
 
 
 def _metric(key: str, value: float, step: int = 0) -> Metric:

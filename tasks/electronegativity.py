@@ -12,7 +12,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 from pymatgen.core import Composition, Structure
@@ -28,6 +28,7 @@ from crystalbench.api.labelled import (
     load_dataset_values,
     save_dataset_values,
 )
+from crystalbench.physics.property_judging import MlipJudged
 
 ORACLE_VERSION = 1
 """Bump when ``mean_electronegativity`` changes: it keys the artifact."""
@@ -49,17 +50,31 @@ def electronegativity_values(structures: list[Structure]) -> np.ndarray:
     return np.array([mean_electronegativity(s.composition) for s in structures], dtype=float)
 
 
-class Electronegativity(Task):
-    """One problem, ``electronegativity``: maximise the mean electronegativity, top-``n_initial`` dataset start."""
+class Electronegativity(MlipJudged, Task):
+    """One problem, ``electronegativity``: maximise the mean electronegativity, top-``n_initial`` dataset start.
+
+    ``judge: mlip`` verifies each trial's ``judge_top_k`` best distinct proposals with the interatomic
+    potential (``crystalbench.physics.property_judging``): a verified crystal is valid both ways, still
+    the proposal after relaxing, and has a negative MLIP formation energy.
+    """
 
     name: ClassVar[str] = "electronegativity"
     offers: ClassVar[frozenset[str]] = frozenset({capabilities.LABELLED_TRAINING_SET, capabilities.OPEN_COMPOSITION})
     direction: ClassVar[str] = "max"
 
-    def __init__(self, n_initial: int = 100):
+    def __init__(self, n_initial: int = 100, judge: Literal["mlip"] | None = None, judge_top_k: int = 10):
         if n_initial < 1:
             raise ValueError(f"n_initial must be positive, got {n_initial}")
+        if judge_top_k < 1:
+            raise ValueError(f"judge_top_k must be positive, got {judge_top_k}")
         self.n_initial = n_initial
+        self.judge, self.judge_top_k = judge, judge_top_k
+
+    def verified_value(self, relaxed: Structure, formation_energy: float) -> float:
+        return mean_electronegativity(relaxed.composition)
+
+    def verified_extra(self, formation_energy: float) -> bool:
+        return bool(formation_energy < 0)
 
     def problem_names(self) -> list[str]:
         return ["electronegativity"]

@@ -21,7 +21,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import xgboost as xgb
@@ -38,6 +38,7 @@ from crystalbench.api.labelled import (
     load_dataset_values,
     save_dataset_values,
 )
+from crystalbench.physics.property_judging import MlipJudged
 from crystalbench.tasks.structure_features import FEATURE_NAMES, FEATURE_VERSION, featurise
 
 LABEL = "formation_energy_per_atom"
@@ -74,7 +75,7 @@ def split_indices(n: int, seed: int, test_fraction: float = TEST_FRACTION) -> tu
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
 
 
-class FormationEnergy(Task):
+class FormationEnergy(MlipJudged, Task):
     """One problem, ``formation_energy``: minimise the proxy's predicted formation energy per atom.
 
     Hyperparameters (defaults picked by 5-fold CV on the bundled 2,485 crystals;
@@ -88,6 +89,10 @@ class FormationEnergy(Task):
     * ``seed`` 0 (XGBoost's row/column sampling), ``split_seed`` 0 (the 80/20 permutation),
       ``nthread`` 1: fixed so training is reproducible; one thread because the data are
       small (~3 s to train) and extra threads slow XGBoost badly on a busy CPU.
+
+    ``judge: mlip`` verifies each trial's ``judge_top_k`` best distinct proposals with the
+    interatomic potential (``crystalbench.physics.property_judging``): the verified value is the
+    relaxed crystal's MLIP formation energy.
     """
 
     name: ClassVar[str] = "formation_energy"
@@ -107,10 +112,15 @@ class FormationEnergy(Task):
         seed: int = 0,
         split_seed: int = 0,
         nthread: int = 1,
+        judge: Literal["mlip"] | None = None,
+        judge_top_k: int = 10,
     ):
         if n_initial < 1:
             raise ValueError(f"n_initial must be positive, got {n_initial}")
+        if judge_top_k < 1:
+            raise ValueError(f"judge_top_k must be positive, got {judge_top_k}")
         self.n_initial = n_initial
+        self.judge, self.judge_top_k = judge, judge_top_k
         self.n_estimators = int(n_estimators)
         self.split_seed = int(split_seed)
         self.nthread = int(nthread)
@@ -125,6 +135,9 @@ class FormationEnergy(Task):
             "reg_lambda": float(reg_lambda),
             "seed": int(seed),
         }
+
+    def verified_value(self, relaxed: Structure, formation_energy: float) -> float:
+        return formation_energy
 
     def problem_names(self) -> list[str]:
         return ["formation_energy"]

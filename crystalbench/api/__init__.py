@@ -15,10 +15,11 @@ from crystalbench.api.registry import get_method, get_task, method_names, regist
 from crystalbench.api.task import Task, TaskView, initial_set, invalid_penalty
 from crystalbench.harness.crystal import (
     MIN_DISTANCE_A,
+    MIN_VOLUME_PER_ATOM_A3,
     from_cif,
-    is_charge_neutral,
-    is_physically_plausible,
-    is_physically_valid,
+    is_compositionally_valid,
+    is_structurally_plausible,
+    is_structurally_valid,
     is_valid,
     to_cif,
 )
@@ -29,10 +30,10 @@ from crystalbench.harness.seeding import name_entropy
 from crystalbench.harness.store import ArtifactStore, default_artifact_root, local_artifact
 
 __all__ = [
-    "MIN_DISTANCE_A", "ArtifactStore", "Dataset", "Direction", "Exhausted", "FinalResult", "Judgement",
+    "MIN_DISTANCE_A", "MIN_VOLUME_PER_ATOM_A3", "ArtifactStore", "Dataset", "Direction", "Exhausted", "FinalResult", "Judgement",
     "LabelledCrystals", "LabelledSet", "Method", "Oracle", "Problem", "ProblemView", "Task", "TaskView", "UserError",
     "atomic_write_text", "capabilities", "default_artifact_root", "from_cif", "get_method", "get_task", "initial_set",
-    "invalid_penalty", "is_charge_neutral", "is_physically_plausible", "is_physically_valid", "is_valid",
+    "invalid_penalty", "is_compositionally_valid", "is_structurally_plausible", "is_structurally_valid", "is_valid",
     "local_artifact", "method_names", "name_entropy", "read_results", "register_method", "register_task",
     "task_names", "to_cif",
 ]

@@ -33,10 +33,13 @@ class Judgement:
     """Criterion → which reference the structure matched, shown beside a success."""
     metrics: Mapping[str, Scalar] = field(default_factory=dict)
     """Anything else worth keeping (timings, formation energy, the relaxation's convergence)."""
+    structure: Structure | None = None
+    """The structure as this model left it, where it moved it (the MLIP judge's relaxed crystal), else None."""
 
     def to_json(self) -> dict:
         return {"value": self.value, "criteria": dict(self.criteria), "matched": dict(self.matched),
-                "metrics": dict(self.metrics)}
+                "metrics": dict(self.metrics),
+                "relaxed": to_cif(self.structure) if self.structure is not None else None}
 
     @classmethod
     def from_json(cls, data: Mapping, where: str) -> Judgement:
@@ -44,8 +47,9 @@ class Judgement:
         if not isinstance(data, Mapping) or not {"value", "criteria", "matched", "metrics"} <= set(data):
             raise UserError(f"{where}: final metrics in a layout older than the typed final result; report or "
                             "judge this run with the crystalbench that ran it (before issue 15), or run it anew")
+        relaxed = data.get("relaxed")
         return cls(value=data["value"], criteria=dict(data["criteria"]), matched=dict(data["matched"]),
-                   metrics=dict(data["metrics"]))
+                   metrics=dict(data["metrics"]), structure=from_cif(relaxed) if relaxed else None)
 
     def scalars(self, prefix: str = "") -> dict[str, Scalar]:
         """One flat row: ``value``, each criterion, ``<criterion>.matched`` and each metric, names prefixed."""
@@ -63,7 +67,7 @@ class FinalResult:
     own: Judgement
 
     def to_json(self) -> dict:
-        return {"structure": to_cif(self.structure), **self.own.to_json()}
+        return {**self.own.to_json(), "structure": to_cif(self.structure)}
 
     @staticmethod
     def structure_of(data: Mapping, where: str) -> Structure:

@@ -72,8 +72,19 @@ class Task(ABC):
         """The judges this configured task asks the sweep to run once its trials are done; none by default."""
         return ()
 
-    def judge_structure(self, problem: str, structure: Structure, judge: str) -> Judgement:
-        """``judge``'s verdict on ``structure``, a final (relaxed) structure of ``problem``.
+    def judged_proposals(self, judge: str) -> int:
+        """How many of a trial's best distinct proposals ``judge`` scores; 0 (default): the trial's final structure."""
+        return 0
+
+    def prepare_judge(self, store: ArtifactStore, dataset: Dataset, judge: str) -> Path | None:
+        """Build (once per content hash) what ``judge`` needs (e.g. the MLIP rung's reference); None: nothing."""
+        return None
+
+    def judge_structure(self, problem: str, structure: Structure, judge: str,
+                        artifact_dir: Path | None = None) -> Judgement:
+        """``judge``'s verdict on ``structure``, a final structure or a proposal of ``problem``.
+
+        ``artifact_dir`` is what ``prepare_judge`` built.
 
         Called by ``harness.judging`` on any node, once per distinct final structure;
         must be deterministic so that trials sharing a structure may share its verdict.

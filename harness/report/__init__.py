@@ -10,6 +10,9 @@
     their error) listed under it. The HTML page is standalone (inline CSS only).
 ``final.md`` / ``final.parquet``
     Only when some problem adds final metrics (csp26): see :mod:`harness.final_metrics`.
+``verified.md`` / ``verified.parquet`` / ``verified_scatter.png``
+    Only when a judge scored the trials' best proposals (the fidelity ladder of the
+    property tasks): see :mod:`.verified`.
 ``curves.png``
     Best-so-far against oracle calls, mean ± s.e. over seeds (shaded), one panel
     per (task, problem), one line per method, dashed line at the initial best.
@@ -44,6 +47,7 @@ from crystalbench.harness.report.aggregate import (
 from crystalbench.harness.report.discovery import _orphans, default_report_dir, suite_name
 from crystalbench.harness.report.plot import MAX_PANELS, _plot_curves
 from crystalbench.harness.report.render import _html, _markdown, _sections
+from crystalbench.harness.report.verified import write_verified_report
 from crystalbench.harness.storage import Location, Where, location
 
 __all__ = [
@@ -69,6 +73,8 @@ class ReportPaths:
     curves_png: Path
     final_md: Path | None = None
     """Final-metrics tables (csp26's check marks and timings), when any trial has final metrics."""
+    verified_md: Path | None = None
+    """The verified leaderboard, when a judge scored the trials' best proposals."""
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -123,6 +129,7 @@ def write_report(run_dir: Where | Location, out_dir: Path) -> ReportPaths:
         leaderboard_html=out_dir / "leaderboard.html",
         curves_png=out_dir / "curves.png",
         final_md=write_final_report(results, out_dir),
+        verified_md=write_verified_report(results, board, out_dir),
     )
     board.write_parquet(paths.leaderboard_parquet)
     _write_text(paths.leaderboard_md, _markdown(title, summary, sections))

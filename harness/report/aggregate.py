@@ -55,7 +55,9 @@ LEADERBOARD_SCHEMA = {
     "rel_improvement_mean": pl.Float64,  # (initial - final) / |initial| per trial, positive = better
     "rel_improvement_se": pl.Float64,
     "validity_rate": pl.Float64,  # fraction of oracle calls with valid proposals
-    "physical_validity_rate": pl.Float64,  # fraction of oracle calls with physically valid proposals
+    "structural_validity_rate": pl.Float64,  # fraction of oracle calls with structurally valid proposals
+    "compositional_validity_rate": pl.Float64,  # ... compositionally valid (SMACT)
+    "both_validity_rate": pl.Float64,  # ... both
     "calls_per_trial": pl.Float64,  # mean oracle calls per complete trial
     "wall_time_s_per_trial": pl.Float64,  # mean wall time per complete trial
     "method_time_s_per_call": pl.Float64,
@@ -171,7 +173,10 @@ def _leaderboard(res: pl.DataFrame, hist: pl.DataFrame) -> pl.DataFrame:
 
     call_stats = hist.group_by(_CELL).agg(
         pl.col("valid").cast(pl.Float64).mean().alias("validity_rate"),
-        pl.col("physically_valid").cast(pl.Float64).mean().alias("physical_validity_rate"),
+        pl.col("structurally_valid").cast(pl.Float64).mean().alias("structural_validity_rate"),
+        pl.col("compositionally_valid").cast(pl.Float64).mean().alias("compositional_validity_rate"),
+        (pl.col("structurally_valid") & pl.col("compositionally_valid")).cast(pl.Float64).mean()
+        .alias("both_validity_rate"),
         pl.col("method_time_s").mean().alias("method_time_s_per_call"),
         pl.col("oracle_time_s").mean().alias("oracle_time_s_per_call"),
     )

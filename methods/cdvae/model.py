@@ -18,7 +18,7 @@ import torch
 from pymatgen.core import Lattice, Structure
 from torch import nn
 
-from crystalbench.api import is_physically_valid
+from crystalbench.api import is_structurally_valid
 from crystalbench.methods.cdvae.config import CdvaeConfig
 from crystalbench.methods.cdvae.graph import (
     CrystalBatch,
@@ -101,7 +101,7 @@ class CdvaeModel(nn.Module):
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, species: list[list[str]], generator: torch.Generator) -> list[Structure | None]:
-        """Crystals of latents ``z`` (N, latent_dim) with atom types ``species[i]``; None where not physically valid.
+        """Crystals of latents ``z`` (N, latent_dim) with atom types ``species[i]``; None where not structurally valid.
 
         ``generator`` (a CPU ``torch.Generator``) draws the random start and the
         Langevin noise, so equal generator states give equal crystals on CPU.
@@ -122,7 +122,7 @@ class CdvaeModel(nn.Module):
             batch=torch.repeat_interleave(torch.arange(len(species)), n_atoms),
         ).to(self.device)
         crystals = self.langevin(crystals, z, generator)
-        return [s if ok and is_physically_valid(s) else None
+        return [s if ok and is_structurally_valid(s) else None
                 for s, ok in zip(structures_of(crystals), usable, strict=True)]
 
     def langevin(self, crystals: CrystalBatch, z: torch.Tensor, generator: torch.Generator) -> CrystalBatch:

@@ -1,7 +1,8 @@
 """Latent-space quality of a trained stack, computed at prepare time (Crystal-LSBO §3.5, §5.1).
 
 * validity of decodes of z ~ N(0, I) (the paper: 93% for the Combined-VAE, 49% for FTCP-VAE),
-  and of the stricter checks: minimum distance ≥ 0.5 Å, and that plus charge neutrality;
+  and of the stricter checks: structural validity (``harness.crystal``: minimum distance ≥ 0.5 Å,
+  ≥ 0.1 Å³ per atom), and that plus compositional validity (SMACT);
 * held-out reconstruction through the whole stack (x -> z -> x̂): element accuracy over
   occupied slots, exact site-count rate, lattice MAE (Å, degrees), coordinate MAE;
 * property-predictor MAE of the Combined-VAE predictor on held-out crystals (eV/atom, eV).
@@ -12,21 +13,21 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from crystalbench.api import MIN_DISTANCE_A, is_charge_neutral
+from crystalbench.api import is_compositionally_valid, is_structurally_plausible
 from crystalbench.methods.crystal_lsbo.latent_space import LatentSpace
 from crystalbench.methods.crystal_lsbo.representation import EMPTY, P1Arrays
 
 
 def prior_validity(space: LatentSpace, n: int, rng: np.random.Generator) -> dict[str, float]:
-    """Rates over ``n`` decodes of z ~ N(0, I): valid, min-distance ≥ 0.5 Å, and also charge-neutral."""
+    """Rates over ``n`` decodes of z ~ N(0, I): valid, structurally valid, and also compositionally valid."""
     z = torch.as_tensor(rng.standard_normal((n, space.config.latent_dim)), dtype=torch.float32)
     structures = space.decode(z)
     valid = [s for s in structures if s is not None]
-    spaced = [s for s in valid if len(s.get_neighbor_list(MIN_DISTANCE_A)[0]) == 0]
+    structural = [s for s in valid if is_structurally_plausible(s)]
     return {
         "prior_valid_rate": len(valid) / n,
-        "prior_min_distance_rate": len(spaced) / n,
-        "prior_physically_valid_rate": sum(is_charge_neutral(s) for s in spaced) / n,
+        "prior_structurally_valid_rate": len(structural) / n,
+        "prior_both_valid_rate": sum(is_compositionally_valid(s) for s in structural) / n,
         "prior_unique_formulas": len({s.composition.reduced_formula for s in valid}),
     }
 

@@ -2,9 +2,9 @@
 
 Reported like the Crystal-LSBO stack (its §3.5 measured the FTCP-VAE at 49 %):
 
-- ``prior_valid_rate`` / ``prior_physically_valid_rate``: of ``quality_samples``
+- ``prior_valid_rate`` / ``prior_both_valid_rate``: of ``quality_samples``
   latents z ~ N(0, I), the fraction that decode to a valid crystal
-  (``harness.crystal.is_valid``), and to a physically valid one.
+  (``harness.crystal.is_valid``), and to one both structurally and compositionally valid (``harness.crystal``).
 - ``box_valid_rate``: the same for z uniform in the search box [-3, 3]^d, what
   ``ftcp_random`` proposes.
 - Held-out reconstruction from the latent mean, with the reference code's
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from crystalbench.api import is_physically_plausible
+from crystalbench.api import is_compositionally_valid, is_structurally_plausible
 from crystalbench.methods.ftcp.elements import MAX_Z
 from crystalbench.methods.ftcp.latent_space import SEARCH_BOUND, LatentSpace
 from crystalbench.methods.ftcp.representation import OCCUPANCY_THRESHOLD, decode
@@ -26,11 +26,11 @@ from crystalbench.methods.ftcp.training import PROPERTIES, TrainingConfig
 
 
 def valid_rates(space: LatentSpace, z: np.ndarray) -> tuple[float, float]:
-    """Fractions of latents z (n, dim) decoding to valid and to physically valid crystals."""
+    """Fractions of latents z (n, dim) decoding to valid crystals, and to structurally and compositionally valid ones."""
     crystals = space.decode(z)
     valid = [c for c in crystals if c is not None]
-    physical = sum(is_physically_plausible(c) for c in valid)
-    return len(valid) / len(z), physical / len(z)
+    both = sum(is_structurally_plausible(c) and is_compositionally_valid(c) for c in valid)
+    return len(valid) / len(z), both / len(z)
 
 
 def reconstruction(space: LatentSpace, matrices: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -71,7 +71,7 @@ def measure(space: LatentSpace, test_matrices: np.ndarray, test_labels: np.ndarr
         n, d = config.quality_samples, space.dim
         prior = valid_rates(space, rng.standard_normal((n, d)))
         box = valid_rates(space, rng.uniform(-SEARCH_BOUND, SEARCH_BOUND, (n, d)))
-        metrics |= {"prior_valid_rate": prior[0], "prior_physically_valid_rate": prior[1],
-                    "box_valid_rate": box[0], "box_physically_valid_rate": box[1],
+        metrics |= {"prior_valid_rate": prior[0], "prior_both_valid_rate": prior[1],
+                    "box_valid_rate": box[0], "box_both_valid_rate": box[1],
                     "quality_samples": n}
     return metrics

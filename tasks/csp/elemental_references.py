@@ -42,15 +42,9 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from crystalbench.api import UserError
+from crystalbench.physics.energy_models import ENERGY_MODELS, EnergyModel, Relaxation, get_energy_model, gpaw_calculator
 from crystalbench.tasks.csp import shipped_json
 from crystalbench.tasks.csp.compounds import graphite, reference
-from crystalbench.tasks.csp.energy_models import (
-    ENERGY_MODELS,
-    EnergyModel,
-    Relaxation,
-    get_energy_model,
-    gpaw_calculator,
-)
 
 DATA = Path(__file__).parent / "data"
 

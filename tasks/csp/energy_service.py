@@ -35,7 +35,7 @@ class EnergyService:
     """Batched single-point energies per atom for every trial on one node (an async actor)."""
 
     def __init__(self, model: str):
-        from crystalbench.tasks.csp.energy_models import get_energy_model
+        from crystalbench.physics.energy_models import get_energy_model
 
         self._model = get_energy_model(model)
         self._pending: list[tuple[list[Structure], asyncio.Future]] = []
@@ -113,7 +113,7 @@ class EnergyOracle:
     def _evaluate(self, structures: list[Structure]) -> np.ndarray:
         service = self._node_service()
         if service is None:
-            from crystalbench.tasks.csp.energy_models import get_energy_model
+            from crystalbench.physics.energy_models import get_energy_model
 
             return np.asarray(get_energy_model(self.model).energy_per_atom(structures), dtype=float)
         return np.asarray(ray.get(service.energy_per_atom.remote([s.as_dict() for s in structures])), dtype=float)

@@ -27,16 +27,11 @@ from pathlib import Path
 from pymatgen.core import Composition, Structure
 
 from crystalbench.api import atomic_write_text
+from crystalbench.physics.energy_models import ENERGY_MODELS, EnergyModel, Relaxation, get_energy_model
 from crystalbench.tasks.csp import shipped_json
 from crystalbench.tasks.csp.compounds import COMPOUNDS, polymorphs, reference
 from crystalbench.tasks.csp.elemental_references import compute as compute_elements
-from crystalbench.tasks.csp.energy_models import (
-    ENERGY_MODELS,
-    EnergyModel,
-    Relaxation,
-    formation_energy_per_atom,
-    get_energy_model,
-)
+from crystalbench.tasks.csp.formation import formation_energy_per_atom
 from crystalbench.tasks.csp.lattice_scan import scan_relax
 from crystalbench.tasks.csp.make_references import main as make_references
 

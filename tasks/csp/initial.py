@@ -73,7 +73,7 @@ def initial_structure(compound: str, seed: int, model: str) -> InitialStructure:
 
 def generate(compound: str, seed: int, model: str) -> InitialStructure:
     """A random P1 cell with the reference cell's atoms, relaxed with ``model``."""
-    from crystalbench.tasks.csp.energy_models import get_energy_model
+    from crystalbench.physics.energy_models import get_energy_model
 
     species = {el.symbol: int(n) for el, n in reference(compound).structure.composition.element_composition.items()}
     start = random_structure(species, initial_rng(compound, seed), space_group=1)

@@ -20,7 +20,7 @@ import numpy as np
 from ase.eos import EquationOfState
 from pymatgen.core import Lattice, Structure
 
-from crystalbench.tasks.csp.energy_models import Relaxation
+from crystalbench.physics.energy_models import Relaxation
 
 SCALES: tuple[float, ...] = (0.95, 0.975, 1.0, 1.025, 1.05)
 """Linear scale factors of the first scan (volume −14 % … +16 %)."""

@@ -112,7 +112,7 @@ def main() -> None:
     document = {
         "description": "Experimental ground-state structures of the csp26 compounds and the GPAW/PBE judge's lowest polymorph.",
         "regenerate": "python -m crystalbench.tasks.csp.make_references",
-        "judge": "GPAW PBE plane waves (tasks/csp/energy_models.py); judge_* is null until the GPAW fidelity run has reached the compound",
+        "judge": "GPAW PBE plane waves (crystalbench/physics/energy_models.py); judge_* is null until the GPAW fidelity run has reached the compound",
         "carbon": CARBON_CHOICE,
         "compounds": compounds,
     }

@@ -18,9 +18,10 @@ from functools import cache
 from pymatgen.core import Structure
 
 from crystalbench.api import UserError
+from crystalbench.physics.energy_models import ENERGY_MODELS
 from crystalbench.tasks.csp.compounds import reference
-from crystalbench.tasks.csp.energy_models import ENERGY_MODELS, formation_energy
 from crystalbench.tasks.csp.fidelity import path_for
+from crystalbench.tasks.csp.formation import formation_energy
 
 
 @dataclass(frozen=True)

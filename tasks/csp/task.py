@@ -43,14 +43,10 @@ from crystalbench.api import (
     UserError,
     capabilities,
 )
+from crystalbench.physics.energy_models import ENERGY_MODELS, EnergyModel, get_energy_model
 from crystalbench.tasks.csp.compounds import COMPOUNDS, reference
-from crystalbench.tasks.csp.energy_models import (
-    ENERGY_MODELS,
-    EnergyModel,
-    formation_energy_per_atom,
-    get_energy_model,
-)
 from crystalbench.tasks.csp.energy_service import EnergyOracle, start_energy_services
+from crystalbench.tasks.csp.formation import formation_energy_per_atom
 from crystalbench.tasks.csp.initial import initial_structure
 from crystalbench.tasks.csp.reference_table import reference_energy
 from crystalbench.tasks.csp.success import Verdict
@@ -186,7 +182,8 @@ class Csp26(Task):
                      "relative_error": verdict.relative_error, "delta_e": verdict.delta_e},
         ))
 
-    def judge_structure(self, problem: str, structure: Structure, judge: str) -> Judgement:
+    def judge_structure(self, problem: str, structure: Structure, judge: str,
+                        artifact_dir: Path | None = None) -> Judgement:
         """GPAW single point on ``structure`` (symmetrised first), judged against GPAW's reference table."""
         if judge not in self.judges:
             raise UserError(f"task csp26 has no judge {judge!r}; known: {', '.join(self.judges)}")

@@ -153,7 +153,8 @@ def _distorted(structure: Structure, strain: float, rng: np.random.Generator) ->
 
 
 def _build(out: Path, compound: str, model_name: str) -> None:
-    from crystalbench.tasks.csp.energy_models import formation_energy_per_atom, get_energy_model
+    from crystalbench.physics.energy_models import get_energy_model
+    from crystalbench.tasks.csp.formation import formation_energy_per_atom
 
     model = get_energy_model(model_name)
     rng = np.random.default_rng(np.random.SeedSequence([VERSION, name_entropy(compound)]))

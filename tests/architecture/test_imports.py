@@ -59,7 +59,7 @@ GRAPH = {name: set(imports_of(name, path)) for name, path in MODULES.items()}
 
 
 def part(module: str) -> str:
-    """``api``, ``engine``, ``methods``, ``tasks`` or ``root`` (the package's ``__init__``).
+    """``api``, ``engine``, ``methods``, ``tasks``, ``physics`` (a library tasks share) or ``root``.
 
     The conformance kit (``crystalbench.testing``) drives plugins through the engine's
     budgeted oracle, so it counts as engine: it too may not import a particular plugin.
@@ -67,7 +67,7 @@ def part(module: str) -> str:
     if module == "crystalbench":
         return "root"
     return {"api": "api", "harness": "engine", "testing": "engine", "methods": "methods",
-            "tasks": "tasks"}[module.split(".")[1]]
+            "tasks": "tasks", "physics": "physics"}[module.split(".")[1]]
 
 
 def edges(source_part: str) -> list[tuple[str, str]]:
@@ -92,6 +92,11 @@ def test_the_engine_imports_no_method_or_task():
 
 def test_the_contract_imports_only_its_leaf_modules():
     assert [(m, t) for m, t in edges("api") if part(t) != "api" and t not in LEAVES | {"crystalbench"}] == []
+
+
+def test_the_shared_physics_imports_only_the_contract_and_itself():
+    assert [(m, t) for m, t in edges("physics") if part(t) not in ("api", "physics", "root") and t not in LEAVES] == []
+    assert [(m, t) for m, t in edges("engine") + edges("methods") if part(t) == "physics"] == []
 
 
 def test_the_leaf_modules_import_only_leaves():

@@ -52,8 +52,8 @@ def test_the_relaxed_final_is_compared_with_the_start_per_problem_and_method():
 
 def test_a_judges_criteria_get_tables_of_their_own_after_the_trials_own():
     judged = result("NaCl", 0)
-    judged.extra["judged"] = {"gpaw": Judgement(value=-3.0, criteria={"strict_success": False},
-                                                matched={"strict_success": None}).to_json()}
+    judged.extra["judged"] = {"gpaw": [{"step": None, "score": None, **Judgement(
+        value=-3.0, criteria={"strict_success": False}, matched={"strict_success": None}).to_json()}]}
     assert criteria([judged, result("NaCl", 1)]) == ["energy_success", "strict_success", "gpaw.strict_success"]
     row = final_frame([judged]).row(0, named=True)
     assert row["gpaw.value"] == -3.0 and row["gpaw.strict_success"] is False and row["strict_success"] is True

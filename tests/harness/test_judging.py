@@ -22,7 +22,8 @@ def _trial(problem: str, method: str, seed: int, cif: str | None, status: str = 
            judged: dict | None = None) -> TrialResult:
     extra = {"final": {"structure": cif, **Judgement(criteria={"strict_success": True}).to_json()}} if cif else {}
     return TrialResult(cell_id=f"csp26.{problem}.{method}.s{seed}", method=method, task="csp26", problem=problem,
-                       seed=seed, status=status, budget=1, n_calls=1, extra=extra | ({"judged": judged} if judged else {}))
+                       seed=seed, status=status, budget=1, n_calls=1,
+                       extra=extra | ({"judged": judged} if judged else {}))
 
 
 @pytest.fixture
@@ -37,7 +38,8 @@ def run_dir(tmp_path):
         _trial("NaCl", "b", 0, cesium_chloride(3.0, "Na", "Cl").to(fmt="cif")),
         _trial("NaCl", "b", 1, "data_broken\n_cell_length_a 3\n"),
         _trial("NaCl", "c", 0, rocksalt.to(fmt="cif"),
-               judged={"gpaw": Judgement(criteria={"strict_success": False}).to_json()}),
+               judged={"gpaw": [{"step": None, "score": None,
+                                 **Judgement(criteria={"strict_success": False}).to_json()}]}),
         _trial("NaCl", "d", 0, None, status="failed"),
         _trial("Xx", "a", 0, rocksalt.to(fmt="cif")),  # no such compound: the judge raises
     ]
@@ -64,7 +66,7 @@ def test_each_distinct_final_structure_is_judged_once_and_kept(run_dir, local_ra
     assert "no problem 'Xx'" in outcome.failed["csp26.Xx.a.s0"]
 
     results = {r.cell_id: r for r in read_results(run_dir)}
-    verdicts = {cell: r.extra.get("judged", {}).get("gpaw") for cell, r in results.items()}
+    verdicts = {cell: (r.extra.get("judged", {}).get("gpaw") or [None])[0] for cell, r in results.items()}
     rocksalt, nudged, cscl = (verdicts[f"csp26.NaCl.{c}"] for c in ("a.s0", "a.s1", "b.s0"))
     assert rocksalt["criteria"]["strict_success"] and rocksalt["matched"]["strict_success"] == "experimental"
     assert nudged == rocksalt, "one single point for both"

@@ -28,7 +28,8 @@ def test_values_scores_and_validity():
     assert ev.values[0] == 8 and np.isnan(ev.values[1]) and ev.values[2] == 2
     assert ev.scores.tolist() == [8.0, 99.0, 2.0]
     assert ev.valid.tolist() == [True, False, True]
-    assert ev.physically_valid.tolist() == [True, False, False]
+    assert ev.structurally_valid.tolist() == [True, False, False]
+    assert ev.compositionally_valid.tolist() == [True, False, True], "NaCl is charge neutral, overlap or not"
     assert oracle.calls == 3 and oracle.remaining == 2 and ev.seconds > 0
 
 

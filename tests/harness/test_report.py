@@ -39,8 +39,12 @@ WALL = {
 }
 
 
-def _phys(step: int) -> bool:
-    return step % 3 != 0  # steps 3 and 6 physically invalid (when valid at all)
+def _structural(step: int) -> bool:
+    return step % 3 != 0  # steps 3 and 6 structurally invalid (when valid at all)
+
+
+def _compositional(step: int) -> bool:
+    return step % 2 != 0  # steps 2, 4 and 6 compositionally invalid (when valid at all)
 
 
 def _trial(
@@ -57,7 +61,8 @@ def _trial(
         rows.append({
             "suite": SUITE, "cell_id": cell_id, "method": method, "task": task, "problem": task, "seed": seed,
             "step": step, "batch": step, "value": v, "score": score, "valid": valid,
-            "physically_valid": valid and _phys(step), "best_so_far": best,
+            "structurally_valid": valid and _structural(step), "compositionally_valid": valid and _compositional(step),
+            "best_so_far": best,
             "method_time_s": 0.1 * step, "oracle_time_s": 0.01 * seed + 0.02, "cif": "data_x" if valid else None,
         })
     trial_dir = run_dir / TRIALS_DIR / cell_id
@@ -124,8 +129,12 @@ def test_leaderboard_matches_hand_computation(board: pl.DataFrame, task: str, me
 
     calls = [(step, v) for vs in seeds for step, v in enumerate(vs, start=1)]
     assert row["validity_rate"] == pytest.approx(sum(not math.isnan(v) for _, v in calls) / len(calls))
-    assert row["physical_validity_rate"] == pytest.approx(
-        sum(not math.isnan(v) and _phys(s) for s, v in calls) / len(calls))
+    assert row["structural_validity_rate"] == pytest.approx(
+        sum(not math.isnan(v) and _structural(s) for s, v in calls) / len(calls))
+    assert row["compositional_validity_rate"] == pytest.approx(
+        sum(not math.isnan(v) and _compositional(s) for s, v in calls) / len(calls))
+    assert row["both_validity_rate"] == pytest.approx(
+        sum(not math.isnan(v) and _structural(s) and _compositional(s) for s, v in calls) / len(calls))
     assert row["calls_per_trial"] == pytest.approx(6.0)
     assert row["wall_time_s_per_trial"] == pytest.approx(WALL[(task, method)] + 0.5)
     assert row["method_time_s_per_call"] == pytest.approx(0.1 * 3.5)

@@ -21,7 +21,8 @@ from crystalbench.harness.sweep_mlflow import log_sweep_files
 from crystalbench.harness.tracking import Tracker
 from tests.helpers import small_spec
 
-VALUE_COLUMNS = ["cell_id", "step", "value", "score", "valid", "physically_valid", "best_so_far", "cif"]
+VALUE_COLUMNS = ["cell_id", "step", "value", "score", "valid", "structurally_valid", "compositionally_valid",
+                 "best_so_far", "cif"]
 
 
 def children(outcome) -> list:

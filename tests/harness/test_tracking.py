@@ -31,7 +31,8 @@ def history_rows(values: list[float], direction: str = "min") -> list[dict]:
         best = value if step == 1 else (min(best, value) if direction == "min" else max(best, value))
         rows.append({"suite": "s", "cell_id": "c", "method": "m", "task": "fe", "problem": "fe", "seed": 0,
                      "step": step, "batch": step, "value": value, "score": value, "valid": True,
-                     "physically_valid": True, "best_so_far": best, "method_time_s": 0.0, "oracle_time_s": 0.0,
+                     "structurally_valid": True,
+                     "compositionally_valid": True, "best_so_far": best, "method_time_s": 0.0, "oracle_time_s": 0.0,
                      "cif": to_cif(rock_salt)})
     return rows
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from pymatgen.core import Structure
 
-from crystalbench.harness.crystal import is_physically_valid
+from crystalbench.harness.crystal import is_structurally_valid
 from crystalbench.methods.cdvae import CdvaeModel
 from crystalbench.tasks.csp.compounds import polymorphs
 
@@ -58,7 +58,7 @@ def test_decode_returns_valid_crystals_with_the_requested_species(model):
     for structure, asked in zip(decoded, species, strict=True):
         if structure is not None:
             assert [site.specie.symbol for site in structure] == asked
-            assert is_physically_valid(structure)
+            assert is_structurally_valid(structure)
 
 
 def test_decode_rejects_a_species_list_per_latent_mismatch(model):

@@ -33,7 +33,7 @@ def test_encode_gives_one_latent_per_crystal(tiny_stack, small_dataset):
 
 def test_quality_metrics_are_recorded(tiny_stack):
     quality = json.loads((tiny_stack / "quality.json").read_text())
-    for key in ("prior_valid_rate", "prior_min_distance_rate", "heldout_element_accuracy",
+    for key in ("prior_valid_rate", "prior_structurally_valid_rate", "heldout_element_accuracy",
                 "heldout_lattice_length_mae_A", "heldout_coord_mae", "heldout_formation_energy_mae"):
         assert 0 <= quality[key] < float("inf"), key
 

@@ -23,10 +23,10 @@ def test_artifact_holds_tensors_config_and_metrics(tiny_vae, small_dataset):
     dataset, _ = small_dataset
     assert metrics["n_fitting"] + metrics["n_skipped"] == len(dataset)
     assert metrics["n_train"] + metrics["n_test"] == metrics["n_fitting"]
-    for rate in ("prior_valid_rate", "prior_physically_valid_rate", "box_valid_rate", "recon_valid_rate",
+    for rate in ("prior_valid_rate", "prior_both_valid_rate", "box_valid_rate", "recon_valid_rate",
                  "recon_element_accuracy", "recon_n_sites_accuracy"):
         assert 0 <= metrics[rate] <= 1, rate
-    assert metrics["prior_physically_valid_rate"] <= metrics["prior_valid_rate"]
+    assert metrics["prior_both_valid_rate"] <= metrics["prior_valid_rate"]
     assert metrics["recon_lengths_mape"] >= 0 and metrics["property_mae_formation_energy_per_atom"] >= 0
 
 

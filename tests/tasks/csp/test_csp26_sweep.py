@@ -15,8 +15,8 @@ from mlflow import MlflowClient
 from crystalbench.harness.history import read_histories, read_results
 from crystalbench.harness.spec import parse_spec
 from crystalbench.harness.sweep import run_sweep
+from crystalbench.physics.energy_models import get_energy_model
 from crystalbench.tasks.csp.compounds import polymorphs
-from crystalbench.tasks.csp.energy_models import get_energy_model
 from crystalbench.tasks.csp.energy_service import EnergyOracle, start_energy_services
 
 COMPOUNDS = ["NaCl", "ZnO", "Si"]

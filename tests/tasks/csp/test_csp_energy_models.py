@@ -9,14 +9,10 @@ import pytest
 from pymatgen.core import Lattice, Structure
 
 from crystalbench.harness.errors import UserError
+from crystalbench.physics.energy_models import ENERGY_MODELS, M3GNET_DIR, get_energy_model
 from crystalbench.tasks.csp.compounds import polymorphs, reference
 from crystalbench.tasks.csp.elemental_references import ELEMENTS, elemental_energies
-from crystalbench.tasks.csp.energy_models import (
-    ENERGY_MODELS,
-    M3GNET_DIR,
-    formation_energy_per_atom,
-    get_energy_model,
-)
+from crystalbench.tasks.csp.formation import formation_energy_per_atom
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,10 @@ import math
 
 import pytest
 
+from crystalbench.physics.energy_models import get_energy_model
 from crystalbench.tasks.csp.compounds import reference
 from crystalbench.tasks.csp.elemental_references import elemental_energies
-from crystalbench.tasks.csp.energy_models import formation_energy_per_atom, get_energy_model
+from crystalbench.tasks.csp.formation import formation_energy_per_atom
 
 
 def test_gpaw_single_point_of_nacl_is_finite():

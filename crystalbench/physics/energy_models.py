@@ -1,4 +1,5 @@
-"""Energy models of the csp26 task behind one interface: CHGNet (default), MatPES M3GNet, GPAW/PBE.
+"""Energy models behind one interface: CHGNet (default), MatPES M3GNet, GPAW/PBE (csp26's oracles and judges,
+and the interatomic-potential rung of the property tasks' fidelity ladder).
 
 Each model gives an ASE calculator, batched single-point energies per atom
 (NaN where a calculation fails or is non-finite) and a bounded relaxation of
@@ -8,7 +9,7 @@ positions and cell (ASE ``FIRE`` on a ``FrechetCellFilter``) that never raises.
   network). Trained on Materials Project GGA/GGA+U energies with MP2020
   corrections, so its absolute energies are MP-corrected ones.
 * ``m3gnet``: matgl 4.1.2 M3GNet trained on MatPES-PBE v2025.1, vendored under
-  ``tasks/csp/models/`` (see PROVENANCE.md there) and loaded from that directory
+  ``crystalbench/physics/models/`` (see PROVENANCE.md there) and loaded from that directory
   only. Its ASE calculator is built with ``stress_unit="eV/A3"``: matgl's default
   stress unit is GPa, which would make cell relaxations wrong by a factor of 160.
 * ``gpaw``: GPAW 26.7 PBE, plane waves ``GPAW_CUTOFF`` = 500 eV, Γ-centred
@@ -41,7 +42,7 @@ import numpy as np
 from ase.calculators.calculator import Calculator
 from ase.filters import FrechetCellFilter
 from ase.optimize import FIRE
-from pymatgen.core import Composition, Structure
+from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from crystalbench.api import UserError
@@ -209,27 +210,6 @@ def get_energy_model(name: str, device: str | None = None) -> EnergyModel:
 @cache
 def _load(name: str, device: str) -> EnergyModel:
     return _MODELS[name](device)
-
-
-def formation_energy_per_atom(model: EnergyModel, structure: Structure, energy_per_atom: float) -> float:
-    """Formation energy per atom (eV) against the model's own relaxed elemental references.
-
-    The references are read from ``data/elemental_<model>.json`` (see
-    ``tasks.csp.elemental_references``); NaN in, NaN out.
-    """
-    return formation_energy(model.name, structure.composition, energy_per_atom)
-
-
-def formation_energy(model_name: str, composition: Composition, energy_per_atom: float) -> float:
-    """``formation_energy_per_atom`` by model name, for callers that hold energies but no loaded model."""
-    from crystalbench.tasks.csp.elemental_references import elemental_energies
-
-    references = elemental_energies(model_name)
-    fractions = Composition(composition).fractional_composition
-    missing = [str(element) for element in fractions if str(element) not in references]
-    if missing:
-        raise UserError(f"no {model_name} elemental reference for {', '.join(missing)}; csp26 covers only its 26 compounds")
-    return float(energy_per_atom - sum(fraction * references[str(el)] for el, fraction in fractions.items()))
 
 
 def _single_point(calc: Calculator, structure: Structure) -> float:
