@@ -38,7 +38,14 @@ class JudgedElectronegativity(Electronegativity):
     def requested_judges(self) -> tuple[str, ...]:
         return self.judges
 
-    def judge_structure(self, problem: str, structure: Structure, judge: str) -> Judgement:
+    def judged_proposals(self, judge: str) -> int:
+        return 0  # the trial's final structure
+
+    def prepare_judge(self, store, dataset: Dataset, judge: str) -> Path | None:
+        return None
+
+    def judge_structure(self, problem: str, structure: Structure, judge: str,
+                        artifact_dir: Path | None = None) -> Judgement:
         time.sleep(self.judge_seconds)
         return Judgement(value=mean_electronegativity(structure.composition), criteria={"positive": True})
 
