@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import polars as pl
+import pytest
 import yaml
 from mlflow import MlflowClient
 
@@ -143,7 +144,16 @@ def takeover_line(driver: Driver) -> str:
     return next((line for line in driver.lines if line.startswith("took over the lock")), "")
 
 
-def test_a_driver_killed_at_five_moments_and_interrupted_once_loses_nothing(small_dataset_csv, tmp_path, catalogue):
+@pytest.fixture
+def ray_tmp():
+    """A fresh RAY_TMPDIR of a short path (Ray's socket paths must fit 107 bytes), removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="cbf", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_driver_killed_at_five_moments_and_interrupted_once_loses_nothing(small_dataset_csv, tmp_path, ray_tmp,
+                                                                            catalogue):
     seed = int(os.environ.get("CRYSTALBENCH_FAULT_SEED", time.time_ns() % 2**31))
     print(f"fault seed {seed} (CRYSTALBENCH_FAULT_SEED={seed} replays it)")
     rng = random.Random(seed)
@@ -156,7 +166,6 @@ def test_a_driver_killed_at_five_moments_and_interrupted_once_loses_nothing(smal
             "execution": {"max_concurrent_trials": 1}}
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(spec))
-    ray_tmp = Path(tempfile.mkdtemp(prefix="cbf", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
     env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_TMPDIR": str(ray_tmp), "AWS_ACCESS_KEY_ID": "AKIAFAULTS",
            "AWS_SECRET_ACCESS_KEY": SECRET}
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -263,6 +272,6 @@ def test_a_driver_killed_at_five_moments_and_interrupted_once_loses_nothing(smal
     leaked = [str(p) for root in (ray_tmp, run_dir) for p in root.rglob("*")
               if p.is_file() and not p.is_symlink() and SECRET.encode() in p.read_bytes()]
     assert leaked == [], "the driver's secret reached these files"
-    shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert list(ray_tmp.glob("ray/session_*/logs/runtime_env_agent.log")), "the search covered Ray's logs"
     for moment, line in zip(moments, lines, strict=True):
         catalogue.add(f"driver SIGKILL {moment} (then --resume finishes)", "", 0, line.replace(str(tmp_path), "<tmp>"))
