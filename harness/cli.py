@@ -1,7 +1,9 @@
 """The ``crystalbench`` command: run, report, judge, regress, list, data.
 
 User errors print one line (``crystalbench: error: ...``) and exit 2; a sweep
-with failed trials exits 1 after keeping everything it produced.
+with failed trials, or a step that failed for another reason (its traceback kept in a
+file), exits 1 after keeping everything it produced; an interrupted one (Ctrl-C) exits 130
+and says how to finish it.
 """
 
 from __future__ import annotations
@@ -12,17 +14,30 @@ import logging
 import sys
 from pathlib import Path
 
+from crystalbench.harness.console import log_to_console
 from crystalbench.harness.errors import UserError
+from crystalbench.harness.remote import StepFailed
+
+EXIT_INTERRUPTED = 130
+"""What a shell reports for a command stopped by Ctrl-C (128 + SIGINT)."""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    log_to_console()
     try:
         return args.func(args)
     except UserError as exc:
         print(f"crystalbench: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        resume = " `crystalbench run SPEC --resume` finishes the sweep." if args.command == "run" else ""
+        print(f"crystalbench: interrupted.{resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except StepFailed as exc:
+        print(f"crystalbench: error: {exc} (traceback in {exc.saved_to})", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,8 +105,9 @@ def _run(args: argparse.Namespace) -> int:
         spec = dataclasses.replace(spec, artifacts=args.artifacts)
     outcome = run_sweep(spec, address=args.address, resume=args.resume, progress=not args.no_progress)
     print(f"run directory: {outcome.run_dir}")
-    print(f"report: {outcome.report_dir}/leaderboard.md")
-    print(f"trials: {len(outcome.complete)} complete, {len(outcome.failed)} failed, {len(outcome.skipped)} skipped")
+    print(f"report: {outcome.report_dir}/leaderboard.md" if outcome.report_dir else "report: none (no trial ended)")
+    print(f"trials: {len(outcome.complete)} complete, {len(outcome.failed)} failed, {len(outcome.not_run)} not run, "
+          f"{len(outcome.skipped)} skipped")
     command, link = ui_link(outcome.tracking_uri, outcome.experiment_id)
     print(f"MLflow: {outcome.tracking_uri} (parent run {outcome.parent_run_id})")
     if command:
@@ -101,7 +117,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"failed: {cell_id}: {outcome.errors.get(cell_id, 'no error recorded')}", file=sys.stderr)
     for cell_id, error in sorted(outcome.unjudged.items()):
         print(f"unjudged: {cell_id}: {error}", file=sys.stderr)
-    return 1 if outcome.failed or outcome.unjudged else 0
+    if outcome.interrupted or outcome.not_run:
+        print(f"{'interrupted: ' if outcome.interrupted else ''}{len(outcome.not_run)} trials did not run"
+              f"{' and ' + str(len(outcome.failed)) + ' failed' if outcome.failed else ''}; "
+              f"`crystalbench run {args.spec} --resume` runs them", file=sys.stderr)
+    if outcome.interrupted:
+        return EXIT_INTERRUPTED
+    return 1 if outcome.failed or outcome.unjudged or outcome.not_run else 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -117,19 +139,28 @@ def _report(args: argparse.Namespace) -> int:
 def _judge(args: argparse.Namespace) -> int:
     import ray
 
+    from crystalbench.harness.console import say
     from crystalbench.harness.judging import judge_run, judged_tasks
+    from crystalbench.harness.lock import RunDirLock
+    from crystalbench.harness.preflight import check_address
+    from crystalbench.harness.run_state import check_readable
     from crystalbench.harness.storage import location
     from crystalbench.harness.sweep import init_ray, write_run_report
 
     _check_run_dir(args.run_dir)
-    tasks = judged_tasks(args.run_dir, args.judge)
-    started = init_ray(args.address)
-    try:
-        outcome = judge_run(args.run_dir, args.judge, tasks, progress=not args.no_progress)
-    finally:
-        if started:
-            ray.shutdown()
-    report = write_run_report(location(args.run_dir))
+    run_dir = location(args.run_dir, "run directory")
+    if args.address not in (None, "local"):
+        check_address(args.address)
+    with RunDirLock(run_dir, say, "crystalbench judge"):
+        check_readable(run_dir)
+        tasks = judged_tasks(args.run_dir, args.judge)
+        started = init_ray(args.address)
+        try:
+            outcome = judge_run(args.run_dir, args.judge, tasks, progress=not args.no_progress)
+        finally:
+            if started:
+                ray.shutdown()
+        report = write_run_report(run_dir)
     print(f"judge {outcome.judge}: {len(outcome.judged)} trials judged ({outcome.structures} distinct structures), "
           f"{outcome.already} judged before, {len(outcome.failed)} failed")
     for cell_id, error in sorted(outcome.failed.items()):

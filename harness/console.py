@@ -9,6 +9,7 @@ shows progress without a flood.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -84,3 +85,19 @@ def say(text: str, enabled: bool = True, stream: TextIO | None = None) -> None:
     """One line on the console (standard error, where the status lines go)."""
     if enabled:
         print(text, file=stream or sys.stderr, flush=True)
+
+
+class SayHandler(logging.Handler):
+    """Log records as ``say`` lines: the message only, on whatever ``sys.stderr`` is when it is emitted."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        say(self.format(record))
+
+
+def log_to_console(logger_name: str = "crystalbench") -> None:
+    """Show warnings of ``logger_name``'s loggers (a skipped unreadable file, say) as console lines, once."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(h, SayHandler) for h in logger.handlers):
+        handler = SayHandler(logging.WARNING)
+        logger.addHandler(handler)
+        logger.propagate = False

@@ -10,6 +10,7 @@ crystal's site and element counts; the result is saved as parquet by the
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -60,7 +61,7 @@ def read_table(path: Path) -> pl.DataFrame:
         else:
             table = pl.read_csv(path, infer_schema_length=0)
     except Exception as exc:
-        raise UserError(f"cannot read dataset {path}: {exc}") from exc
+        raise UserError(f"cannot read dataset {path}: {_reason(exc)}") from exc
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise UserError(f"dataset {path} lacks columns {missing}")
@@ -68,6 +69,19 @@ def read_table(path: Path) -> pl.DataFrame:
         pl.col("formation_energy_per_atom", "band_gap", "e_above_hull").cast(pl.Float64, strict=False),
         pl.col("spacegroup.number").cast(pl.Int64, strict=False),
     )
+
+
+def _reason(exc: Exception) -> str:
+    """Why a reader failed, in one line: polars' CSV errors quote whole fields (a CIF spans many lines)
+    and add advice about its own parameters, so keep its original error and the byte offset only."""
+    text = str(exc)
+    original = re.search(r"Original error: ```(.*?)```", text, re.S)
+    reason = original.group(1) if original else text.strip().split("\n")[0]
+    reason = re.sub(r"\s*Field `.*?` is not properly escaped\.?", ": a field is not properly escaped (an unbalanced "
+                    "quote?)", reason, flags=re.S)
+    offset = re.search(r"current offset in the file is (\d+) bytes", text)
+    reason = " ".join(reason.split()) + (f", at byte {offset.group(1)}" if offset else "")
+    return reason if len(reason) <= 300 else reason[:300] + "…"
 
 
 @dataclass(frozen=True, eq=False)

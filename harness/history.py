@@ -8,19 +8,26 @@ Layout of a run directory::
     <run_dir>/trials/<cell_id>/result.json       TrialResult (status, error, traceback, summary)
 
 ``run_dir`` is a local path or an object-store URI (``harness.storage``); every
-read and write here goes through ``Location``.
+read and write here goes through ``Location``. A file that cannot be read (truncated by a
+full disk, edited by hand) is an ``UnreadableRunFile`` naming it; the readers of a whole run
+directory skip such a trial and say so on the console (a warning of this module's logger),
+since ``crystalbench run --resume`` runs its cell again.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
 from crystalbench.harness.crystal import from_cif, is_compositionally_valid, is_structurally_plausible
+from crystalbench.harness.errors import UserError
 from crystalbench.harness.storage import Location, Where, location
+
+log = logging.getLogger(__name__)
 
 HISTORY_SCHEMA = {
     "suite": pl.String,
@@ -47,6 +54,16 @@ SWEEP_FILE = "sweep.json"
 TRIALS_DIR = "trials"
 HISTORY_FILE = "history.parquet"
 RESULT_FILE = "result.json"
+RESUME_HINT = "`crystalbench run SPEC --resume` runs its cell again"
+
+
+class UnreadableRunFile(UserError):
+    """A run directory's file that exists but does not parse: one line naming it and why."""
+
+    def __init__(self, path: Location, exc: Exception):
+        reason = " ".join(str(exc).split()) or "no message"
+        self.path = path
+        super().__init__(f"{path} is unreadable ({type(exc).__name__}: {reason[:200]})")
 
 
 @dataclass
@@ -75,7 +92,12 @@ class TrialResult:
 
     @classmethod
     def read(cls, trial_dir: Where | Location) -> TrialResult:
-        return cls(**json.loads((location(trial_dir) / RESULT_FILE).read_text()))
+        """The trial's ``result.json``; an ``UnreadableRunFile`` when it is not one (truncated, not JSON)."""
+        path = location(trial_dir) / RESULT_FILE
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as exc:  # bad JSON or UTF-8 (ValueErrors); not a mapping of our fields
+            raise UnreadableRunFile(path, exc) from None
 
 
 def history_frame(rows: list[dict]) -> pl.DataFrame:
@@ -96,17 +118,16 @@ def atomic_write_text(path: Where, text: str) -> None:
 
 
 def read_history(trial_dir: Where | Location) -> pl.DataFrame | None:
-    """One trial's history rows (None if it has no history file)."""
+    """One trial's history rows (None if it has no history file; ``UnreadableRunFile`` if it does not parse)."""
     path = location(trial_dir) / HISTORY_FILE
-    return upgraded(pl.read_parquet(io.BytesIO(path.read_bytes()))) if path.is_file() else None
+    return _read_parquet(path) if path.is_file() else None
 
 
 def read_histories(run_dir: Where | Location) -> pl.DataFrame:
-    """All trials' history rows of a run directory, concatenated (empty frame if none)."""
-    files = (location(run_dir) / TRIALS_DIR).glob(f"*/{HISTORY_FILE}")
-    if not files:
-        return pl.DataFrame(schema=HISTORY_SCHEMA)
-    return pl.concat([upgraded(pl.read_parquet(io.BytesIO(f.read_bytes()))) for f in files])
+    """All trials' history rows of a run directory, concatenated (empty frame if none); unreadable ones skipped."""
+    frames = [frame for f in (location(run_dir) / TRIALS_DIR).glob(f"*/{HISTORY_FILE}")
+              if (frame := _skipping(_read_parquet, f)) is not None]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=HISTORY_SCHEMA)
 
 
 def upgraded(history: pl.DataFrame) -> pl.DataFrame:
@@ -121,6 +142,25 @@ def upgraded(history: pl.DataFrame) -> pl.DataFrame:
     ).select(list(HISTORY_SCHEMA))
 
 
-def read_results(run_dir: Where | Location) -> list[TrialResult]:
-    """All trials' results of a run directory, sorted by cell id."""
-    return [TrialResult.read(f.parent) for f in (location(run_dir) / TRIALS_DIR).glob(f"*/{RESULT_FILE}")]
+def read_results(run_dir: Where | Location, warn: bool = True) -> list[TrialResult]:
+    """All trials' results of a run directory, sorted by cell id; unreadable ones skipped, saying so if ``warn``."""
+    files = (location(run_dir) / TRIALS_DIR).glob(f"*/{RESULT_FILE}")
+    results = [_skipping(TrialResult.read, f.parent, warn) for f in files]
+    return [r for r in results if r is not None]
+
+
+def _read_parquet(path: Location) -> pl.DataFrame:
+    try:
+        return upgraded(pl.read_parquet(io.BytesIO(path.read_bytes())))
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        raise UnreadableRunFile(path, exc) from None
+
+
+def _skipping(read, where: Location, warn: bool = True):
+    """``read(where)``, or None (after a warning line, if ``warn``) when the file is unreadable."""
+    try:
+        return read(where)
+    except UnreadableRunFile as exc:
+        if warn:
+            log.warning(f"skipped: {exc}; {RESUME_HINT}")
+        return None

@@ -40,6 +40,7 @@ from pymatgen.core import Structure
 from tqdm import tqdm
 
 from crystalbench.api import FinalResult, Judgement, registry
+from crystalbench.harness import remote
 from crystalbench.harness.crystal import from_cif
 from crystalbench.harness.dataset import Dataset, bundled_path
 from crystalbench.harness.errors import UserError
@@ -228,7 +229,8 @@ def _judge_artifact(record: dict, task: str, params: dict, plugins: list[str], j
     store_root = str(location(record.get("artifacts") or default_artifact_root(), "storage.artifacts"))
     source = record.get("dataset") or str(bundled_path())
     dataset_path = prepare_dataset(source, {}, store_root)
-    return ray.get(_prepare_judge.remote(task, params, plugins, store_root, dataset_path, judge))
+    return remote.get(_prepare_judge.remote(task, params, plugins, store_root, dataset_path, judge),
+                      f"preparing the {judge} judge of task {task}")
 
 
 @ray.remote(num_cpus=1)

@@ -15,6 +15,7 @@ from crystalbench.api import TaskView, registry
 from crystalbench.harness.console import phase
 from crystalbench.harness.dataset import Dataset, bundled_path, file_digest
 from crystalbench.harness.errors import UserError
+from crystalbench.harness.remote import get
 from crystalbench.harness.runner import TrialContext, method_artifact_key
 from crystalbench.harness.spec import Spec
 from crystalbench.harness.storage import Location
@@ -27,11 +28,13 @@ def prepare_artifacts(spec: Spec, run_dir: Location, progress: bool = True) -> T
     Method artifacts (trained generative models) are built once per method setting, whatever the
     tasks, and ask for a whole GPU when the cluster has one. Each step returns its artifact's
     store-wide name (``ArtifactStore.where``), which a trial on any node resolves to a local path.
+    A step's ``UserError`` is raised as itself, any other failure as ``StepFailed`` (``harness.remote``).
     """
     store_root = spec.resolved_artifacts
     source = Path(spec.dataset) if spec.dataset else bundled_path()
     with phase("preparing the dataset", progress):
-        dataset_path = ray.get(_prepare_dataset.remote(str(source), spec.dataset_filter, store_root))
+        dataset_path = get(_prepare_dataset.remote(str(source), spec.dataset_filter, store_root),
+                           "preparing the dataset")
     task_refs = {t.name: _prepare_task.remote(t.name, t.params, t.problems, store_root, dataset_path,
                                               list(spec.plugins))
                  for t in spec.tasks}
@@ -66,7 +69,7 @@ def _wait_all(names: dict[ray.ObjectRef, str], running) -> None:
             sorted(set(pending.values()))[:3]) + (" …" if len(set(pending.values())) > 3 else "")
         done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
         for ref in done:
-            ray.get(ref)
+            get(ref, f"preparing {names[ref]}")
             pending.pop(ref)
 
 
@@ -81,9 +84,13 @@ def prepare_dataset(source: str, dataset_filter: dict, store_root: str) -> str:
     store = ArtifactStore(store_root)
 
     def build(out: Path) -> None:
-        dataset = Dataset.from_file(Path(source)).filter(**dataset_filter)
+        parsed = Dataset.from_file(Path(source))
+        if len(parsed) == 0:
+            raise UserError(f"dataset {source}: none of its {parsed.skipped} CIFs parses as a crystal")
+        dataset = parsed.filter(**dataset_filter)
         if len(dataset) == 0:
-            raise UserError(f"dataset_filter {dataset_filter} leaves no crystals of {source}")
+            raise UserError(f"dataset_filter {dataset_filter} leaves no crystals of {source} "
+                            f"(of its {len(parsed)} parsable ones)")
         dataset.save(out / "dataset.parquet")
 
     path = store.get_or_build("dataset", key, build)

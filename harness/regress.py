@@ -33,6 +33,9 @@ from crystalbench.harness.errors import UserError
 from crystalbench.harness.history import read_histories, read_results
 from crystalbench.harness.storage import Where
 
+CELL_KEYS = ("direction", "final_best", "valid_rate", "seconds_per_call")
+"""What ``compare`` reads of each baseline cell."""
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -98,9 +101,14 @@ def read_baseline(path: Path) -> dict:
         raise UserError(f"baseline not found: {path} (create one with --update-baseline)")
     try:
         record = json.loads(path.read_text())
-        record["cells"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise UserError(f"baseline {path} is not a crystalbench baseline: {exc}") from exc
+        record["cells"].items()
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise UserError(f"baseline {path} is not a crystalbench baseline: {type(exc).__name__}: {exc}") from None
+    for name, cell in record["cells"].items():
+        missing = [key for key in CELL_KEYS if not isinstance(cell, dict) or key not in cell]
+        if missing:
+            raise UserError(f"baseline {path}: cell {name!r} lacks {', '.join(repr(k) for k in missing)}; "
+                            "write the baseline again with --update-baseline")
     return record
 
 

@@ -16,10 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from crystalbench.api import registry
 from crystalbench.harness.errors import UserError
+from crystalbench.harness.spec_file import read_spec_yaml
 from crystalbench.harness.storage import location
 from crystalbench.harness.store import default_artifact_root
 
@@ -39,6 +38,12 @@ TOP_KEYS = {
 METHOD_KEYS = {"name", "label", "params"}
 TASK_KEYS = {"name", "params", "problems", "budget", "batch_size"}
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+MAX_SEEDS = 10_000
+"""Seeds per spec: far beyond any benchmark (the papers use 5-10), well below what exhausts memory."""
+MAX_CELLS = 100_000
+"""Trials per sweep (tasks x problems x methods x seeds)."""
+MAX_SHOWN = 60
+"""Characters of an offending value shown in an error line."""
 
 
 @dataclass(frozen=True)
@@ -143,11 +148,18 @@ class Spec:
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
     def grid(self) -> tuple[list[Cell], list[SkippedCell]]:
-        """Cells (tasks × problems × methods × seeds, in that order) and the incompatible pairs skipped."""
+        """Cells (tasks × problems × methods × seeds, in that order) and the incompatible pairs skipped.
+
+        More than ``MAX_CELLS`` cells is a ``UserError``, raised before any cell is built.
+        """
+        tasks = [(task, registry.get_task(task.name)(**task.params)) for task in self.tasks]
+        problem_names = {task.name: task.problems or tuple(obj.problem_names()) for task, obj in tasks}
+        count = sum(len(p) for p in problem_names.values()) * len(self.methods) * len(self.seeds)
+        if count > MAX_CELLS:
+            raise UserError(f"the grid has {count} trials (problems x methods x seeds); the limit is {MAX_CELLS}")
         cells, skipped = [], []
-        for task in self.tasks:
-            task_obj = registry.get_task(task.name)(**task.params)
-            problems = task.problems or tuple(task_obj.problem_names())
+        for task, task_obj in tasks:
+            problems = problem_names[task.name]
             budget = task.budget if task.budget is not None else task_obj.default_budget
             for method in self.methods:
                 reason = registry.incompatibility(method.name, task.name)
@@ -173,17 +185,9 @@ class Spec:
 
 
 def load_spec(path: str | Path) -> Spec:
-    """Read, parse and validate a spec file."""
+    """Read, parse and validate a spec file (within the bounds of ``harness.spec_file``)."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"spec file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise UserError(f"{path}: malformed YAML{where}: {problem}") from exc
+    raw = read_spec_yaml(path)
     if not isinstance(raw, dict):
         raise UserError(f"{path}: a spec is a YAML mapping with keys {sorted(TOP_KEYS)}")
     try:
@@ -252,8 +256,12 @@ def _seeds(value: Any) -> tuple[int, ...]:
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 1:
             raise UserError("'seeds' as a count must be at least 1")
+        if value > MAX_SEEDS:
+            raise UserError(f"'seeds': {value} seeds; the limit is {MAX_SEEDS}")
         return tuple(range(value))
     seeds = _list_of(value, int, "seeds")
+    if len(seeds) > MAX_SEEDS:
+        raise UserError(f"'seeds': {len(seeds)} seeds; the limit is {MAX_SEEDS}")
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise UserError("'seeds' must be a count or a non-empty list of distinct non-negative integers")
     return tuple(seeds)
@@ -315,9 +323,9 @@ def _entries(value: Any, where: str) -> list[dict]:
 
 
 def _check_keys(mapping: dict, allowed: set[str], where: str) -> None:
-    unknown = sorted(set(mapping) - allowed)
+    unknown = sorted(set(mapping) - allowed, key=str)
     if unknown:
-        raise UserError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+        raise UserError(f"{where}: unknown key {_shown(unknown[0])} (allowed: {', '.join(sorted(allowed))})")
 
 
 def _mapping(value: Any, where: str, allowed: set[str] | None = None) -> dict:
@@ -360,14 +368,22 @@ def _dataset_filter(value: Any) -> dict:
 
 def _positive_int(value: Any, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise UserError(f"{where} must be a positive integer, got {value!r}")
+        raise UserError(f"{where} must be a positive integer, got {_shown(value)}")
     return value
 
 
 def _number(value: Any, where: str, minimum: float) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= minimum:
-        raise UserError(f"{where} must be a number >= {minimum}, got {value!r}")
+        raise UserError(f"{where} must be a number >= {minimum}, got {_shown(value)}")
     return float(value)
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` cut to ``MAX_SHOWN`` characters: an error line names a value, it does not print a list."""
+    if isinstance(value, (list, dict)) and len(value) > MAX_SHOWN:
+        return f"a {type(value).__name__} of {len(value)} items"
+    shown = repr(value)
+    return shown if len(shown) <= MAX_SHOWN else shown[:MAX_SHOWN] + "…"
 
 
 def _storage(value: Any, where: str) -> str | None:

@@ -99,17 +99,24 @@ class Location:
     def write_bytes(self, data: bytes, exclusive: bool = False) -> None:
         """Write the whole file at once; ``exclusive``: only if it does not exist yet (else FileExistsError).
 
-        Exclusive creation is atomic where the backend supports it (local disks, S3, GCS); on
-        other backends it is a check-then-write.
+        Exclusive creation is atomic where the backend supports it (local disks, S3, GCS), and
+        a reader never sees the file half-written; on other backends it is a check-then-write.
         """
         self._make_parent()
         if self.is_local:
-            if exclusive:
-                with open(self.path, "xb") as f:
-                    f.write(data)
-                return
             tmp = f"{self.parent.path}/.{self.name}.{uuid.uuid4().hex[:8]}.tmp"
             self.fs.pipe_file(tmp, data)
+            if exclusive:  # a hard link fails if the name exists: created whole, or not at all
+                try:
+                    os.link(tmp, self.path)
+                except FileExistsError:
+                    raise
+                except OSError:  # a filesystem without hard links: an exclusive create, then the bytes
+                    with open(self.path, "xb") as f:
+                        f.write(data)
+                finally:
+                    os.unlink(tmp)
+                return
             os.replace(tmp, self.path)
         else:
             self.fs.pipe_file(self.path, data, mode="create" if exclusive else "overwrite")

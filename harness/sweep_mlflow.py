@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from crystalbench import __version__
-from crystalbench.harness.history import RESULT_FILE, SPEC_FILE, TRIALS_DIR, TrialResult
+from crystalbench.harness.history import HISTORY_FILE, RESULT_FILE, SPEC_FILE, TRIALS_DIR, TrialResult
 from crystalbench.harness.run_state import read_or_reconstruct
 from crystalbench.harness.runner import TrialContext, method_artifact_key
 from crystalbench.harness.spec import Cell, SkippedCell, Spec
@@ -95,15 +95,19 @@ def trial_run(cell: Cell, sweep_tags: dict[str, str]) -> TrialRun:
 
 
 def sync_trials(cells: list[Cell], run_dir: Location, tracker: Tracker, parent_id: str,
-                tags: dict[str, str]) -> dict[str, TrialResult]:
-    """Make sure every cell with a result stored has a finished child run; cell id -> that result, in grid order."""
+                tags: dict[str, str], error: str | None = None) -> dict[str, TrialResult]:
+    """Make sure every cell with a result stored has a finished child run; cell id -> that result, in grid order.
+
+    A trial that started but left no final result (its process ended first) is recorded as
+    failed: stopped as ``error`` says when the sweep knows why (an interruption), else died.
+    """
     results: dict[str, TrialResult] = {}
     children = tracker.child_runs(parent_id)
     for cell in cells:
         trial_dir = run_dir / TRIALS_DIR / cell.cell_id
-        if not (trial_dir / RESULT_FILE).is_file():
-            continue
-        result = read_or_reconstruct(cell, trial_dir, None)
+        if not (trial_dir / RESULT_FILE).is_file() and not (trial_dir / HISTORY_FILE).is_file():
+            continue  # never started
+        result = read_or_reconstruct(cell, trial_dir, error, died=error is None)
         _, status = children.get(cell.cell_id, (None, None))
         if status not in ("FINISHED", "FAILED"):  # never logged, or logging was cut off (a killed driver)
             tracker.log_trial(parent_id, trial_run(cell, tags), result, trial_dir)

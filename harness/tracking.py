@@ -12,8 +12,13 @@ duplicates it.
 from __future__ import annotations
 
 import os
+import socket
+import ssl
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +29,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
 from crystalbench.harness.crystal import from_cif
+from crystalbench.harness.errors import UserError
 from crystalbench.harness.final_metrics import final_scalars
 from crystalbench.harness.history import HISTORY_FILE, TrialResult, read_history
 from crystalbench.harness.storage import Location, Where, location
@@ -37,6 +43,58 @@ TOP_CRYSTALS = 5
 def tracking_uri(spec_uri: str | None, run_dir: Location) -> str:
     """The spec's URI, else ``MLFLOW_TRACKING_URI``, else a SQLite store in the run directory (its local mirror)."""
     return spec_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{run_dir.local_dir() / 'mlflow.db'}"
+
+
+DATABASE_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
+"""Database schemes of MLflow's SQL store, with their default ports."""
+FILE_STORE_OPT_IN = "MLFLOW_ALLOW_FILE_STORE"
+PROBE_PATH = "api/2.0/mlflow/experiments/get-by-name?experiment_name=crystalbench-reachability-probe"
+"""A read-only request every MLflow tracking server answers (200, or 404 RESOURCE_DOES_NOT_EXIST)."""
+
+
+def check_reachable(uri: str, source: str, timeout: float) -> None:
+    """Refuse, within ``timeout`` seconds, a tracking URI that no MLflow store answers at; ``source`` names its origin.
+
+    A tracking server (http, https) must answer a read-only API request as MLflow does (an
+    answer asking for credentials counts: the client sends them later); a database server must accept a
+    connection; an ``sqlite:`` store is a local file, created when first used. MLflow's
+    file store (a plain path) is in maintenance mode and refuses to open unless
+    ``MLFLOW_ALLOW_FILE_STORE`` is set, so without it a plain path is refused here.
+    """
+    parts = urllib.parse.urlsplit(uri)
+    scheme = parts.scheme.split("+")[0].lower()
+    if scheme in ("http", "https"):
+        request = urllib.request.Request(f"{uri.rstrip('/')}/{PROBE_PATH}", method="GET")
+        insecure = os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true"
+        try:
+            urllib.request.urlopen(request, timeout=timeout,
+                                   context=ssl._create_unverified_context() if insecure else None).close()
+        except urllib.error.HTTPError as exc:  # an answer: MLflow's errors are JSON with an error_code
+            if exc.code not in (401, 403) and b'"error_code"' not in exc.read(4096):
+                raise UserError(f"tracking URI {uri} ({source}) answers HTTP {exc.code} but not as an MLflow "
+                                "tracking server") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            _unreachable(uri, source, getattr(exc, "reason", exc), timeout)
+    elif scheme in DATABASE_PORTS:
+        try:
+            socket.create_connection((parts.hostname or "localhost", parts.port or DATABASE_PORTS[scheme]),
+                                     timeout=timeout).close()
+        except (OSError, ValueError) as exc:
+            _unreachable(uri, source, exc, timeout)
+    elif scheme in ("", "file") and os.environ.get(FILE_STORE_OPT_IN, "").lower() not in ("true", "1"):
+        raise UserError(f"tracking URI {uri!r} ({source}) is a file store path, which MLflow no longer opens "
+                        f"unless {FILE_STORE_OPT_IN}=true; give http://HOST:PORT of a tracking server or a "
+                        "database such as sqlite:///PATH")
+    elif scheme not in ("", "file", "sqlite", "databricks", "databricks-uc", "uc"):
+        raise UserError(f"tracking URI {uri!r} ({source}): unknown scheme {scheme!r}; give http://HOST:PORT of a "
+                        "tracking server or a database such as sqlite:///PATH or postgresql://HOST/DB")
+
+
+def _unreachable(uri: str, source: str, reason: object, timeout: float) -> None:
+    text = "timed out" if isinstance(reason, TimeoutError | socket.timeout) else (
+        getattr(reason, "strerror", None) or str(reason))
+    raise UserError(f"tracking server {uri} ({source}) is unreachable: {' '.join(str(text).split()).lower()} "
+                    f"(waited at most {timeout:g} s)") from None
 
 
 @dataclass(frozen=True)
@@ -103,9 +161,26 @@ class Tracker:
             if path.is_file():
                 self.client.log_artifact(parent_id, str(path), artifact_path=f"prepare/{name}")
 
-    def finish_sweep(self, parent_id: str, metrics: dict[str, float], failed: bool) -> None:
+    def finish_sweep(self, parent_id: str, metrics: dict[str, float], failed: bool, interrupted: bool = False) -> None:
         self.client.log_batch(parent_id, metrics=[_metric(k, v) for k, v in metrics.items()])
-        self.client.set_terminated(parent_id, status="FAILED" if failed else "FINISHED")
+        self.client.set_terminated(parent_id, status="KILLED" if interrupted else "FAILED" if failed else "FINISHED")
+
+    def end_sweep(self, parent_id: str, status: str) -> None:
+        """End the parent run with ``status`` (FAILED, KILLED) if it is still running: a sweep that stopped early."""
+        try:
+            if self.client.get_run(parent_id).info.status == "RUNNING":
+                self.client.set_terminated(parent_id, status=status)
+        except Exception:  # noqa: BLE001 - the store itself may be what failed; the sweep's own error is raised
+            pass
+
+    def find_sweep(self, tags: dict[str, str]) -> str | None:
+        """The latest active parent run of this experiment carrying ``tags`` (None if none, or a tag has a quote)."""
+        if any("'" in v for v in tags.values()):
+            return None
+        query = " and ".join(["tags.kind = 'sweep'", *(f"tags.{k} = '{v}'" for k, v in tags.items())])
+        found = self.client.search_runs([self.experiment_id], query, max_results=1,
+                                        order_by=["attributes.start_time DESC"])
+        return found[0].info.run_id if found else None
 
     def child_runs(self, parent_id: str) -> dict[str, tuple[str, str]]:
         """cell_id -> (run id, status) of the parent's active children."""

@@ -27,7 +27,10 @@ def suite_name(run_dir: Where | Location) -> str:
     run_dir = location(run_dir, "run directory")
     name: str | None = None
     for f in (run_dir / TRIALS_DIR).glob(f"*/{HISTORY_FILE}"):
-        suites = pl.read_parquet(io.BytesIO(f.read_bytes()), columns=["suite"])["suite"].drop_nulls()
+        try:
+            suites = pl.read_parquet(io.BytesIO(f.read_bytes()), columns=["suite"])["suite"].drop_nulls()
+        except (pl.exceptions.PolarsError, OSError, ValueError):
+            continue  # an unreadable history (the report's reader says so); another trial's, or spec.yaml, names it
         if len(suites):
             name = suites[0]
             break
@@ -36,7 +39,11 @@ def suite_name(run_dir: Where | Location) -> str:
         if spec.is_file():
             import yaml
 
-            data = yaml.safe_load(spec.read_text())
+            try:
+                data = yaml.safe_load(spec.read_text())
+            except (yaml.YAMLError, UnicodeDecodeError) as exc:
+                raise UserError(f"{spec} is unreadable ({type(exc).__name__}) and no trial history names the "
+                                "suite; give the report an --out directory") from None
             value = data.get("suite") if isinstance(data, dict) else None
             if isinstance(value, dict):  # tolerate ``suite: {name: ...}``
                 value = value.get("name")
