@@ -96,7 +96,10 @@ class RunDirLock:
             self._takeover.remove()
         directory = self.file.parent
         if self._made_dir and directory.exists() and not directory.fs.ls(directory.path):
-            directory.fs.rmdir(directory.path)  # a driver refused before writing anything leaves nothing behind
+            try:  # a driver refused before writing anything leaves nothing behind
+                directory.fs.rmdir(directory.path)
+            except OSError:  # the driver that holds it wrote there in the meantime: it is theirs now
+                pass
 
     def _take_over(self, holder: dict) -> bool:
         """Replace the stale ``holder``'s lock with ours, unless another driver is doing the same."""

@@ -108,7 +108,7 @@ def test_a_sweep_asking_for_the_gpaw_judge_judges_every_final_structure(local_ra
     outcome = run_sweep(parse_spec(spec), progress=False)
     assert len(outcome.complete) == 2 and outcome.unjudged == {}
     for result in read_results(outcome.run_dir):
-        verdict = result.extra["judged"]["gpaw"]
+        (verdict,) = result.extra["judged"]["gpaw"]
         assert isinstance(verdict["criteria"]["strict_success"], bool) and verdict["metrics"]["seconds"] > 0
         assert verdict["value"] < 0
     text = (Path(outcome.report_dir) / "final.md").read_text()
